@@ -1,0 +1,44 @@
+"""Unit of work: one SQLModel session, one ``BEGIN IMMEDIATE`` transaction per command.
+
+``with uow:`` rolls back unless ``uow.commit()`` was called, so a service never half-writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = Session(self.engine, expire_on_commit=False)
+        self.session.connection()  # begins now: BEGIN IMMEDIATE takes the write lock up front
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.session is not None
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterable[tuple]:
+        """Run plain SQL inside this transaction (the shared read queries use it)."""
+        assert self.session is not None
+        return self.session.connection().exec_driver_sql(sql, params or None).all()
+
+    def executemany(self, sql: str, rows: list) -> None:
+        assert self.session is not None
+        if rows:
+            self.session.connection().exec_driver_sql(sql, rows)

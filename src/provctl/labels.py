@@ -1,0 +1,31 @@
+"""Label and name rules (SPEC §1): trimmed, 1–64 code points, no control or bidi characters."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from .errors import UsageError
+
+MAX_LEN = 64
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def fold(text: str) -> str:
+    """The comparison key of a label or name: NFKC, then casefold (`Straße` = `STRASSE`)."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def clean(raw: str, what: str = "label") -> str:
+    """Return the trimmed label, or raise a usage error (exit 2) naming the problem."""
+    text = raw.strip()
+    if not text:
+        raise UsageError(f"{what} must not be empty", hint=f"give a {what} of 1–{MAX_LEN} characters")
+    if len(text) > MAX_LEN:
+        raise UsageError(f"{what} is {len(text)} characters long; the limit is {MAX_LEN}")
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
+            raise UsageError(
+                f"{what} contains a control character (U+{ord(ch):04X})",
+                hint=f"use printable characters only in a {what}",
+            )
+    return text
