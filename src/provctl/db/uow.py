@@ -38,6 +38,11 @@ class UnitOfWork:
         assert self.session is not None
         return self.session.connection().exec_driver_sql(sql, params or None).all()
 
+    def run(self, sql: str, params: Sequence[Any] | dict = ()) -> int:
+        """Run a plain SQL statement that returns no rows; the affected row count."""
+        assert self.session is not None
+        return self.session.connection().exec_driver_sql(sql, params or None).rowcount
+
     def executemany(self, sql: str, rows: list) -> None:
         assert self.session is not None
         if rows:

@@ -1,0 +1,140 @@
+"""The Typer application: global options, sub-app wiring, errors → exit codes in one place."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import EXIT_CODES, ProvctlError
+from .output import error
+
+EPILOG = "Exit codes: " + "; ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES) + "."
+
+
+def _debug() -> bool:
+    return os.environ.get("PROVCTL_DEBUG", "") not in ("", "0")
+
+
+def handle(exc: BaseException) -> int:
+    """Turn an exception a user can cause into Error:/Hint: and an exit code."""
+    if isinstance(exc, ProvctlError):
+        error(exc.message, exc.hint)
+        return exc.exit_code
+    text = str(exc)
+    if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlalchemy"):
+        if "locked" in text or "busy" in text:
+            error("the database is locked by another process", "try again when it has finished")
+        else:
+            error(f"database error: {text.splitlines()[0] if text else type(exc).__name__}",
+                  "run `provctl doctor`; restore from a provctl.db.bak-* copy if the file is damaged")
+        return 1
+    if isinstance(exc, OSError):
+        error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+              "check the path and its permissions")
+        return 1
+    error(f"unexpected {type(exc).__name__}: {text}", "run with PROVCTL_DEBUG=1 and report it")
+    return 1
+
+
+class ProvctlGroup(TyperGroup):
+    def invoke(self, ctx):  # noqa: ANN001
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if _debug():
+                raise
+            if type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise
+            code = handle(exc)
+            raise typer.Exit(code) from None
+
+    def list_commands(self, ctx):  # noqa: ANN001
+        return list(self.commands)  # keep registration order in --help
+
+
+app = typer.Typer(
+    cls=ProvctlGroup,
+    name="provctl",
+    help="Administer LLM provider connections: metadata in SQLite, secrets in the OS keyring.\n\n"
+    "\b\nExamples:\n"
+    "  echo \"$KEY\" | provctl connect openai --label Work --key-stdin\n"
+    "  provctl providers list --json\n"
+    "  provctl model attach gpt-4o openai/Work --priority 1\n"
+    "  eval \"$(provctl resolve gpt-4o --format env)\"\n\n"
+    "\b\nExit codes:\n" + "\n".join(f"  {c}  {t}" for c, t in EXIT_CODES),
+    epilog="Environment: PROVCTL_DB, PROVCTL_USER, PROVCTL_DEBUG=1 (show tracebacks), NO_COLOR.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"provctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", metavar="PATH", help="Database file (env PROVCTL_DB; default <user data dir>/provctl/provctl.db).")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", metavar="NAME", help="Act as this user (env PROVCTL_USER; default: the login name).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Root options apply to every command and go before it."""
+    if ctx.obj is None:
+        from .context import AppContext
+        from .labels import clean
+        from .paths import default_user, resolve_db_path
+
+        ctx.obj = AppContext(db_path=resolve_db_path(db), user=clean(default_user(user), "user name"))
+    else:  # a test injected a context; global options still apply
+        from .labels import clean
+
+        if db:
+            from pathlib import Path
+
+            ctx.obj.db_path = Path(db)
+        if user:
+            ctx.obj.user = clean(user, "user name")
+
+
+def _register() -> None:
+    from .commands import agent, connect, db, providers
+
+    connect.register(app)
+    app.add_typer(providers.app, name="providers")
+    for optional in ("model", "resolve", "migrate_lift", "import_export", "doctor"):
+        try:
+            module = __import__(f"provctl.commands.{optional}", fromlist=["register"])
+        except ModuleNotFoundError:
+            continue
+        module.register(app)
+    app.add_typer(agent.app, name="agent")
+    app.add_typer(db.app, name="db")
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except BaseException as exc:  # errors raised outside a command (e.g. in the root callback)
+        if _debug() or isinstance(exc, KeyboardInterrupt):
+            raise
+        sys.exit(handle(exc))

@@ -1,0 +1,34 @@
+"""Option types and input helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import UsageError
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+KeyStdinOpt = Annotated[bool, typer.Option("--key-stdin", help="Read the key from stdin (surrounding whitespace is stripped).")]
+KeyEnvOpt = Annotated[Optional[str], typer.Option("--key-env", metavar="VAR", help="Take the key at run time from this environment variable (only its name is stored).")]
+KeySourceOpt = Annotated[Optional[str], typer.Option("--key-source", metavar="ORDER", help="Allowed key sources in order: keyring, env, keyring,env (default with --key-env) or env,keyring.")]
+ExpiresOpt = Annotated[Optional[str], typer.Option("--expires-at", metavar="TS", help="Subscription token expiry, ISO-8601 (e.g. 2026-12-31T00:00:00Z).")]
+TimeoutOpt = Annotated[float, typer.Option("--timeout", metavar="S", min=0.1, help="Read timeout for provider endpoints, in seconds.")]
+
+
+def read_key(key_stdin: bool, *, prompt: bool) -> str | None:
+    """The secret from stdin (--key-stdin) or a hidden prompt on a terminal; never from argv."""
+    if key_stdin:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("--key-stdin expects the key on a pipe", hint='echo "$KEY" | provctl ... --key-stdin')
+        return sys.stdin.read()
+    if prompt and sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Key (input hidden): ")
+    return None
+
+
+def ctx_obj(ctx: typer.Context):
+    return ctx.obj

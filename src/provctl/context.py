@@ -1,0 +1,67 @@
+"""The composition root: the one place where real adapters are built, lazily.
+
+Commands receive an :class:`AppContext` in ``ctx.obj``; tests pass their own
+(``CliRunner().invoke(app, args, obj=ctx)``) with a memory key store.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from . import dbfile, labels, timeutil
+from .keystore import KeyStore
+
+
+@dataclass
+class AppContext:
+    db_path: Path
+    user: str
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    keystore_factory: Callable[[], KeyStore] | None = None
+    clock: Callable[[], datetime] = timeutil.now
+    _keystore: KeyStore | None = field(default=None, repr=False)
+    _engine: Any = field(default=None, repr=False)
+    _schema_ok: bool = field(default=False, repr=False)
+
+    @property
+    def user_key(self) -> str:
+        return labels.fold(self.user)
+
+    def ensure_schema(self) -> None:
+        if not self._schema_ok:
+            dbfile.ensure_schema(self.db_path)
+            self._schema_ok = True
+
+    def keystore(self) -> KeyStore:
+        if self._keystore is None:
+            if self.keystore_factory is not None:
+                self._keystore = self.keystore_factory()
+            else:
+                from .keystore import KeyringStore
+
+                self._keystore = KeyringStore(dbfile.lock_path(self.db_path, "keyring"))
+        return self._keystore
+
+    def reader(self) -> sqlite3.Connection:
+        """A read-only stdlib connection (no SQLAlchemy import): for list/show/resolve."""
+        self.ensure_schema()
+        return dbfile.connect_readonly(self.db_path)
+
+    def uow(self):
+        """A unit of work (SQLModel session in one BEGIN IMMEDIATE transaction)."""
+        self.ensure_schema()
+        from .db.uow import UnitOfWork
+
+        if self._engine is None:
+            from .db.engine import make_engine
+
+            self._engine = make_engine(self.db_path)
+        return UnitOfWork(self._engine)
+
+    def now(self) -> datetime:
+        return self.clock()

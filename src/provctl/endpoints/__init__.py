@@ -1,0 +1,335 @@
+"""Talk HTTP to provider models endpoints (SPEC §7).
+
+A pure library: plain values in, frozen dataclasses out, no CLI or storage imports.
+Used by ``connect --verify``, ``providers refresh`` and ``resolve --probe``.
+
+Rules, in one place:
+
+* URL = effective base URL + the family's ``models_path``; the key goes only into the
+  header the family expects (``adapters.AUTH_HEADERS``), never into a URL.
+* Timeouts: connect ``connect_timeout`` (3 s), read ``timeout`` (10 s).
+* One retry after ``backoff`` seconds on connection errors, timeouts, 429 and 5xx.
+  401/403 -> ``unauthorized`` (no retry); other statuses -> ``error`` with the status.
+* Redirects are followed only to the same origin (or an http -> https upgrade of the
+  same host); a redirect elsewhere is an ``error`` and the key is not sent there.
+* ``detail`` is short human text and never contains the key.
+* Several connections are checked concurrently by a bounded thread pool sharing one
+  ``httpx.Client`` (documented as thread-safe).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
+
+import httpx
+
+from .. import __version__
+from ..errors import UsageError
+from ..providers import effective_base_url, family
+from .adapters import SHAPES, ShapeError, auth_headers
+
+__all__ = [
+    "BAD_RESPONSE",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "ERROR",
+    "EndpointResult",
+    "OK",
+    "RETRY_BACKOFF",
+    "Request",
+    "UNAUTHORIZED",
+    "UNREACHABLE",
+    "list_models",
+    "list_models_many",
+    "models_url",
+]
+
+OK, UNAUTHORIZED, ERROR, UNREACHABLE, BAD_RESPONSE = (
+    "ok", "unauthorized", "error", "unreachable", "bad_response",
+)
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONNECT_TIMEOUT = 3.0
+RETRY_BACKOFF = 0.5  # seconds before the one retry
+MAX_REDIRECTS = 5
+MAX_PAGES = 50
+_DETAIL_MAX = 200
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a key header value may hold
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    result: str  # ok | unauthorized | error | unreachable | bad_response
+    status: int | None  # HTTP status when there was one
+    detail: str | None  # short human text; never contains the key
+    model_ids: tuple[str, ...] = ()  # sorted, de-duplicated; only when ok
+
+    @property
+    def ok(self) -> bool:
+        return self.result == OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "status": self.status,
+            "detail": self.detail,
+            "model_ids": list(self.model_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    """One models-endpoint call for ``list_models_many``. The key is kept out of repr."""
+
+    provider: str
+    base_url: str | None
+    auth_type: str
+    key: str | None = field(default=None, repr=False)
+
+
+def models_url(provider: str, base_url: str | None) -> str:
+    """The models endpoint of a connection. Raises ``UsageError`` without a base URL."""
+    fam = family(provider)
+    base = effective_base_url(provider, base_url)
+    if not base:
+        raise UsageError(f"provider {provider} needs a base URL", hint="pass --base-url")
+    return base.rstrip("/") + fam.models_path
+
+
+def list_models(
+    provider: str,
+    base_url: str | None,
+    auth_type: str,
+    key: str | None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    client: httpx.Client | None = None,
+    backoff: float = RETRY_BACKOFF,
+) -> EndpointResult:
+    """List the model ids a connection can see.
+
+    ``client`` is borrowed, not closed; without one a short-lived client is used.
+    Raises ``UsageError`` for an unknown provider or a missing base URL; every
+    network or HTTP outcome is an ``EndpointResult``.
+    """
+    call = _Call.build(Request(provider, base_url, auth_type, key), timeout, connect_timeout, backoff)
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_new_client(1))
+        return call.run(client)
+
+
+def list_models_many(
+    requests: Iterable[Request],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    max_workers: int = 8,
+    on_done: Callable[[int, EndpointResult], None] | None = None,
+    client: httpx.Client | None = None,
+    backoff: float = RETRY_BACKOFF,
+) -> list[EndpointResult]:
+    """``list_models`` for several connections at once, at most ``max_workers`` in flight.
+
+    Results come back in input order. ``on_done(index, result)`` is called in the
+    calling thread as each one finishes (completion order), e.g. to advance a
+    progress bar. Every request is validated before any network traffic.
+    """
+    calls = [_Call.build(r, timeout, connect_timeout, backoff) for r in requests]
+    if not calls:
+        return []
+    workers = max(1, min(max_workers, len(calls)))
+    results: list[EndpointResult | None] = [None] * len(calls)
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_new_client(workers))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="provctl-endpoints")
+        try:
+            futures = {pool.submit(call.run, client): i for i, call in enumerate(calls)}
+            for future in as_completed(futures):
+                index = futures[future]
+                results[index] = future.result()
+                if on_done is not None:
+                    on_done(index, results[index])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return results  # type: ignore[return-value]  # every slot is filled
+
+
+def _new_client(max_connections: int) -> httpx.Client:
+    return httpx.Client(
+        follow_redirects=False,
+        headers={"User-Agent": f"provctl/{__version__}"},
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections),
+    )
+
+
+class _Failure(Exception):
+    """Internal: carries a finished non-ok result out of the request helpers."""
+
+    def __init__(self, result: EndpointResult, retry: bool = False):
+        super().__init__(result.result)
+        self.result = result
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class _Call:
+    url: str
+    shape: str
+    auth_style: str
+    auth_type: str
+    key: str | None = field(repr=False)
+    timeout: float
+    connect_timeout: float
+    backoff: float
+
+    @classmethod
+    def build(cls, req: Request, timeout: float, connect_timeout: float, backoff: float) -> "_Call":
+        fam = family(req.provider)
+        return cls(models_url(req.provider, req.base_url), fam.shape, fam.auth_style,
+                   req.auth_type, req.key, timeout, connect_timeout, backoff)
+
+    # -- the whole exchange ------------------------------------------------------------
+
+    def run(self, client: httpx.Client) -> EndpointResult:
+        try:
+            headers = self._headers()
+            shape = SHAPES[self.shape]
+            ids: list[str] = []
+            params: Mapping[str, str] | None = shape.first_params
+            for _ in range(MAX_PAGES):
+                status, body = self._get_json_with_retry(client, headers, params)
+                try:
+                    page = shape.parse(body)
+                except ShapeError as exc:
+                    raise _Failure(self._result(BAD_RESPONSE, status, f"unexpected JSON: {exc}")) from None
+                ids.extend(page.model_ids)
+                params = page.next_params
+                if params is None:
+                    return EndpointResult(OK, status, None, tuple(sorted(set(ids))))
+            return self._result(BAD_RESPONSE, status, f"more than {MAX_PAGES} pages of models")
+        except _Failure as failure:
+            return failure.result
+
+    def _headers(self) -> dict[str, str]:
+        headers = auth_headers(self.auth_style, self.auth_type, self.key)
+        if headers and not _HEADER_TOKEN.fullmatch(self.key or ""):
+            raise _Failure(self._result(
+                ERROR, None, "the key contains characters that cannot be sent in an HTTP header"))
+        return headers
+
+    def _get_json_with_retry(self, client: httpx.Client, headers: dict[str, str],
+                             params: Mapping[str, str] | None) -> tuple[int, Any]:
+        try:
+            return self._get_json(client, headers, params)
+        except _Failure as failure:
+            if not failure.retry:
+                raise
+        if self.backoff > 0:
+            time.sleep(self.backoff)
+        return self._get_json(client, headers, params)
+
+    def _get_json(self, client: httpx.Client, headers: dict[str, str],
+                  params: Mapping[str, str] | None) -> tuple[int, Any]:
+        response = self._send(client, headers, params)
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return status, response.json()
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError
+                raise _Failure(self._result(BAD_RESPONSE, status, "response is not JSON")) from None
+        if status in (401, 403):
+            raise _Failure(self._result(UNAUTHORIZED, status, f"HTTP {status}"))
+        if status == 429:
+            raise _Failure(self._result(ERROR, status, "HTTP 429 (rate limited)"), retry=True)
+        if status >= 500:
+            raise _Failure(self._result(ERROR, status, f"HTTP {status}"), retry=True)
+        if 300 <= status < 400:
+            raise _Failure(self._result(ERROR, status, f"HTTP {status} redirect without a usable location"))
+        raise _Failure(self._result(ERROR, status, f"HTTP {status}"))
+
+    def _send(self, client: httpx.Client, headers: dict[str, str],
+              params: Mapping[str, str] | None) -> httpx.Response:
+        """GET, following same-origin redirects only. Transport errors become failures."""
+        try:
+            url = httpx.URL(self.url)
+        except httpx.InvalidURL as exc:
+            raise _Failure(self._result(ERROR, None, f"invalid base URL: {exc}")) from None
+        timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = client.get(url, params=params, headers=headers, timeout=timeout,
+                                      follow_redirects=False)
+            except httpx.TimeoutException as exc:
+                raise _Failure(self._result(UNREACHABLE, None, self._timeout_detail(exc)), retry=True) from None
+            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+                raise _Failure(self._result(ERROR, None, f"request failed: {exc}")) from None
+            except httpx.TransportError as exc:
+                raise _Failure(self._result(UNREACHABLE, None, _transport_detail(exc)), retry=True) from None
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise _Failure(self._result(ERROR, None, f"request failed: {exc}")) from None
+            if not response.has_redirect_location:
+                return response
+            target = response.url.join(response.headers["location"])
+            if not _same_origin(response.url, target):
+                raise _Failure(self._result(
+                    ERROR, response.status_code,
+                    f"redirected to another host ({target.host or target}); not followed"))
+            url, params = target, None  # the location carries its own query
+        raise _Failure(self._result(ERROR, response.status_code, "too many redirects"))
+
+    # -- results -------------------------------------------------------------------------
+
+    def _result(self, result: str, status: int | None, detail: str | None) -> EndpointResult:
+        return EndpointResult(result, status, _scrub(detail, self.key))
+
+    def _timeout_detail(self, exc: httpx.TimeoutException) -> str:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"connection timed out after {self.connect_timeout:g}s"
+        return f"timed out after {self.timeout:g}s"
+
+
+def _transport_detail(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    low = text.lower()
+    if "refused" in low:
+        return "connection refused"
+    if any(s in low for s in ("name or service not known", "nodename nor servname",
+                              "name resolution", "getaddrinfo failed", "no address associated")):
+        return "could not resolve host"
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending" in low:
+        return "connection closed without a response"
+    if isinstance(exc, httpx.ProxyError):
+        return f"proxy error: {text}"
+    return f"connection failed: {text}"
+
+
+def _same_origin(current: httpx.URL, target: httpx.URL) -> bool:
+    if target.host != current.host:
+        return False
+    if (target.scheme, target.port) == (current.scheme, current.port):
+        return True
+    # An upgrade of the same host to https on the default port is safe to follow.
+    return current.scheme == "http" and target.scheme == "https" and target.port is None
+
+
+def _scrub(detail: str | None, key: str | None) -> str | None:
+    """Shorten ``detail`` and replace the key (raw or percent-encoded) with ***."""
+    if detail is None:
+        return None
+    detail = " ".join(detail.split())
+    if key:
+        for form in {key, quote(key, safe=""), quote(key)}:
+            if form:
+                detail = detail.replace(form, "***")
+    if len(detail) > _DETAIL_MAX:
+        detail = detail[: _DETAIL_MAX - 1] + "…"
+    return detail

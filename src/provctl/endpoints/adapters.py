@@ -1,0 +1,98 @@
+"""Per-family adapters for the models endpoint (SPEC §4, §7). Pure: no I/O, no httpx.
+
+A family row in ``provctl.providers.FAMILIES`` names an ``auth_style`` and a response
+``shape``; this module maps each to a tiny function. Adding a family whose style and
+shape already exist needs no code here; a new shape is one ``Shape`` entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from ..providers import LOCAL
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+# auth_style -> headers carrying the key. The key travels in these headers only.
+AUTH_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
+    "bearer": lambda key: {"Authorization": f"Bearer {key}"},
+    "anthropic": lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+    "google": lambda key: {"x-goog-api-key": key},
+}
+
+
+def auth_headers(auth_style: str, auth_type: str, key: str | None) -> dict[str, str]:
+    """Headers for one request: none for ``local`` connections or when there is no key."""
+    if auth_type == LOCAL or not key:
+        return {}
+    return AUTH_HEADERS[auth_style](key)
+
+
+class ShapeError(ValueError):
+    """The body is JSON but not the document the family returns."""
+
+
+@dataclass(frozen=True)
+class Page:
+    model_ids: tuple[str, ...]
+    next_params: Mapping[str, str] | None = None  # query for the next page, None when done
+
+
+@dataclass(frozen=True)
+class Shape:
+    parse: Callable[[Any], Page]
+    first_params: Mapping[str, str]  # query of the first request (page size)
+
+
+def _entries(body: Any, field: str) -> list[Any]:
+    if not isinstance(body, dict) or not isinstance(body.get(field), list):
+        raise ShapeError(f"expected an object with a {field!r} list")
+    return body[field]
+
+
+def _str_field(entry: Any, *names: str) -> str:
+    if isinstance(entry, dict):
+        for name in names:
+            value = entry.get(name)
+            if isinstance(value, str) and value:
+                return value
+    raise ShapeError("an entry has no " + " or ".join(repr(n) for n in names))
+
+
+def _parse_openai(body: Any) -> Page:
+    # {"object": "list", "data": [{"id": "gpt-4o", ...}, ...]}
+    return Page(tuple(_str_field(e, "id") for e in _entries(body, "data")))
+
+
+def _parse_anthropic(body: Any) -> Page:
+    # {"data": [{"id": ...}], "has_more": bool, "first_id": ..., "last_id": ...}
+    ids = tuple(_str_field(e, "id") for e in _entries(body, "data"))
+    last_id = body.get("last_id")
+    if body.get("has_more") is True and isinstance(last_id, str) and last_id:
+        return Page(ids, {"limit": "1000", "after_id": last_id})
+    return Page(ids)
+
+
+def _parse_gemini(body: Any) -> Page:
+    # {"models": [{"name": "models/gemini-1.5-pro", ...}], "nextPageToken": "..."}
+    ids = tuple(
+        name.removeprefix("models/") for name in (_str_field(e, "name") for e in _entries(body, "models"))
+    )
+    token = body.get("nextPageToken")
+    if isinstance(token, str) and token:
+        return Page(ids, {"pageSize": "1000", "pageToken": token})
+    return Page(ids)
+
+
+def _parse_ollama(body: Any) -> Page:
+    # {"models": [{"name": "llama3:latest", "model": "llama3:latest", ...}]}
+    return Page(tuple(_str_field(e, "name", "model") for e in _entries(body, "models")))
+
+
+SHAPES: dict[str, Shape] = {
+    "openai": Shape(_parse_openai, {}),
+    "anthropic": Shape(_parse_anthropic, {"limit": "1000"}),
+    "gemini": Shape(_parse_gemini, {"pageSize": "1000"}),
+    "ollama": Shape(_parse_ollama, {}),
+}
