@@ -1,0 +1,75 @@
+"""Shared fixtures for the unit and cli tiers.
+
+Every test gets its own SQLite file copied from a template that Alembic migrated once per
+session (not ``create_all``), a memory key store, and a fixed clock.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from provctl import dbfile
+from provctl.context import AppContext
+from provctl.keystore import MemoryKeyStore
+
+NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    dbfile.ensure_schema(path)
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, migrated_template) -> Path:
+    path = tmp_path / "provctl.db"
+    shutil.copyfile(migrated_template, path)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def keystore() -> MemoryKeyStore:
+    return MemoryKeyStore()
+
+
+@pytest.fixture
+def environ() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def app_ctx(db_path, keystore, environ) -> AppContext:
+    return AppContext(db_path=db_path, user="alice", environ=environ,
+                      keystore_factory=lambda: keystore, clock=lambda: NOW)
+
+
+class Cli:
+    """Runs the Typer app in-process with the test's context (stdout and stderr apart)."""
+
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None):
+        from provctl.cli import app
+
+        return self.runner.invoke(app, list(args), input=input, obj=self.ctx)
+
+    def json(self, *args: str, input: str | None = None):
+        result = self(*args, input=input)
+        assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(app_ctx) -> Cli:
+    return Cli(app_ctx)
