@@ -14,7 +14,6 @@ from . import __version__
 from .errors import EXIT_CODES, ProvctlError
 from .output import error
 
-EPILOG = "Exit codes: " + "; ".join(f"{code} {text.split(':')[0]}" for code, text in EXIT_CODES) + "."
 
 
 def _debug() -> bool:

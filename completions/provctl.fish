@@ -1,0 +1,1 @@
+complete --command provctl --no-files --arguments "(env _PROVCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) provctl)" --condition "env _PROVCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) provctl"
