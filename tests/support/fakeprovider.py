@@ -59,7 +59,8 @@ def text_reply(text: str, status: int = 200, *, content_type: str = "text/html; 
 
 def status_reply(status: int, message: str | None = None, *, delay: float = 0.0) -> Reply:
     """An error status with a provider-like JSON error body."""
-    return json_reply({"error": {"message": message or f"fake error {status}"}}, status, delay=delay)
+    body = {"error": {"message": message or f"fake error {status}"}}
+    return json_reply(body, status, delay=delay)
 
 
 def redirect_reply(location: str, status: int = 302) -> Reply:
@@ -193,7 +194,7 @@ class FakeProvider:
     def start(self) -> "FakeProvider":
         self._server = _Server((self.host, 0), self)
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
+                                        kwargs={"poll_interval": 0.01},
                                         name="fake-provider", daemon=True)
         self._thread.start()
         return self
@@ -238,7 +239,10 @@ class FakeProvider:
     # programming
 
     def set(self, prefix: str, *replies: Behaviour) -> "FakeProvider":
-        """Serve ``replies`` in order to requests whose path starts with ``prefix``; the last repeats."""
+        """Answer requests whose path starts with ``prefix`` with ``replies`` in order.
+
+        The last reply repeats. Re-setting a prefix restarts its count.
+        """
         if not replies:
             raise ValueError("set() needs at least one reply")
         with self._lock:

@@ -118,7 +118,8 @@ def list_models(
     Raises ``UsageError`` for an unknown provider or a missing base URL; every
     network or HTTP outcome is an ``EndpointResult``.
     """
-    call = _Call.build(Request(provider, base_url, auth_type, key), timeout, connect_timeout, backoff)
+    request = Request(provider, base_url, auth_type, key)
+    call = _Call.build(request, timeout, connect_timeout, backoff)
     with ExitStack() as stack:
         if client is None:
             client = stack.enter_context(_new_client(1))
@@ -192,7 +193,8 @@ class _Call:
     backoff: float
 
     @classmethod
-    def build(cls, req: Request, timeout: float, connect_timeout: float, backoff: float) -> "_Call":
+    def build(cls, req: Request, timeout: float, connect_timeout: float,
+              backoff: float) -> "_Call":
         fam = family(req.provider)
         return cls(models_url(req.provider, req.base_url), fam.shape, fam.auth_style,
                    req.auth_type, req.key, timeout, connect_timeout, backoff)
@@ -210,7 +212,8 @@ class _Call:
                 try:
                     page = shape.parse(body)
                 except ShapeError as exc:
-                    raise _Failure(self._result(BAD_RESPONSE, status, f"unexpected JSON: {exc}")) from None
+                    raise _Failure(self._result(
+                        BAD_RESPONSE, status, f"unexpected JSON: {exc}")) from None
                 ids.extend(page.model_ids)
                 params = page.next_params
                 if params is None:
@@ -253,7 +256,8 @@ class _Call:
         if status >= 500:
             raise _Failure(self._result(ERROR, status, f"HTTP {status}"), retry=True)
         if 300 <= status < 400:
-            raise _Failure(self._result(ERROR, status, f"HTTP {status} redirect without a usable location"))
+            raise _Failure(self._result(
+                ERROR, status, f"HTTP {status} redirect without a usable location"))
         raise _Failure(self._result(ERROR, status, f"HTTP {status}"))
 
     def _send(self, client: httpx.Client, headers: dict[str, str],
@@ -269,16 +273,22 @@ class _Call:
                 response = client.get(url, params=params, headers=headers, timeout=timeout,
                                       follow_redirects=False)
             except httpx.TimeoutException as exc:
-                raise _Failure(self._result(UNREACHABLE, None, self._timeout_detail(exc)), retry=True) from None
+                failure = self._result(UNREACHABLE, None, self._timeout_detail(exc))
+                raise _Failure(failure, retry=True) from None
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
                 raise _Failure(self._result(ERROR, None, f"request failed: {exc}")) from None
             except httpx.TransportError as exc:
-                raise _Failure(self._result(UNREACHABLE, None, _transport_detail(exc)), retry=True) from None
+                failure = self._result(UNREACHABLE, None, _transport_detail(exc))
+                raise _Failure(failure, retry=True) from None
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise _Failure(self._result(ERROR, None, f"request failed: {exc}")) from None
             if not response.has_redirect_location:
                 return response
-            target = response.url.join(response.headers["location"])
+            try:
+                target = response.url.join(response.headers["location"])
+            except httpx.InvalidURL:
+                raise _Failure(self._result(
+                    ERROR, response.status_code, "redirected to an invalid location")) from None
             if not _same_origin(response.url, target):
                 raise _Failure(self._result(
                     ERROR, response.status_code,
@@ -326,10 +336,9 @@ def _scrub(detail: str | None, key: str | None) -> str | None:
     if detail is None:
         return None
     detail = " ".join(detail.split())
-    if key:
+    if key:  # case-insensitive: URL parts such as a host name come back lower-cased
         for form in {key, quote(key, safe=""), quote(key)}:
-            if form:
-                detail = detail.replace(form, "***")
+            detail = re.sub(re.escape(form), "***", detail, flags=re.IGNORECASE)
     if len(detail) > _DETAIL_MAX:
         detail = detail[: _DETAIL_MAX - 1] + "…"
     return detail

@@ -76,9 +76,8 @@ def _parse_anthropic(body: Any) -> Page:
 
 def _parse_gemini(body: Any) -> Page:
     # {"models": [{"name": "models/gemini-1.5-pro", ...}], "nextPageToken": "..."}
-    ids = tuple(
-        name.removeprefix("models/") for name in (_str_field(e, "name") for e in _entries(body, "models"))
-    )
+    names = (_str_field(e, "name") for e in _entries(body, "models"))
+    ids = tuple(name.removeprefix("models/") for name in names)
     token = body.get("nextPageToken")
     if isinstance(token, str) and token:
         return Page(ids, {"pageSize": "1000", "pageToken": token})
