@@ -14,6 +14,7 @@ Fixtures:
   db_path         this test's database file (PROVCTL_DB)
   db_bytes        db_bytes(where=None) -> bytes of the database and its
                   -wal/-shm/-journal files, for secret-leak checks
+  unique          a short random suffix for names that must not clash
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HINT = "run the tests with ./scripts/test (it starts an unlocked gnome-keyring in a private D-Bus session)"
+HINT = (
+    "run the tests with ./scripts/test"
+    " (it starts an unlocked gnome-keyring in a private D-Bus session)"
+)
 TIMEOUT = 60
 
 
@@ -50,16 +54,15 @@ def provctl_bin() -> Path:
 
 
 def _python_of(script: Path) -> str:
-    """The interpreter a console script runs with (its shebang), else ours."""
-    try:
-        with script.open("rb") as f:
-            first = f.readline().decode(errors="replace").strip()
-    except OSError:
-        first = ""
-    if first.startswith("#!"):
-        candidate = first[2:].strip().split()[0] if first[2:].strip() else ""
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
+    """The interpreter a console script runs with, else ours."""
+    sibling = script.parent / "python"  # a venv's bin/
+    if sibling.is_file():
+        return str(sibling)
+    with script.open("rb") as f:
+        first = f.readline()
+    shebang = first[2:].decode(errors="replace").split() if first.startswith(b"#!") else []
+    if shebang and "python" in Path(shebang[0]).name and os.access(shebang[0], os.X_OK):
+        return shebang[0]
     return sys.executable
 
 
@@ -201,7 +204,12 @@ def run(provctl_bin: Path, e2e_env: dict[str, str], secret_service: str):
                 timeout=TIMEOUT,
             )
         except subprocess.TimeoutExpired as exc:
-            pytest.fail(f"{' '.join(cmd)} did not finish within {TIMEOUT} s\n{exc.stdout}{exc.stderr}")
+            # (partial output comes back as bytes here, even in text mode)
+            partial = b"".join(
+                x if isinstance(x, bytes) else x.encode() for x in (exc.stdout, exc.stderr) if x
+            )
+            output = partial.decode(errors="replace")
+            pytest.fail(f"{' '.join(cmd)} did not finish within {TIMEOUT} s\n{output}")
         expected = 0 if check is True else check
         if expected is not None and expected is not False and proc.returncode != expected:
             pytest.fail(
