@@ -11,6 +11,7 @@ names a backend it is loaded directly, without keyring's entry-point scan.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -94,13 +95,48 @@ def _explicit_backend():
     return keyring.core.load_config()
 
 
-def _discover_backend():
-    """keyring's discovery, without plaintext backends, the chainer, fail or null."""
+# keyring's own backends for another OS: never viable here, and expensive to import
+# (keyring.backends.macOS runs ctypes.util.find_library: 50–100 ms on Linux). The resolve
+# hot path reads a secret through discovery, so discovery skips importing them.
+_FOREIGN = {
+    "darwin": ("keyring.backends.Windows", "keyrings.alt.Windows"),
+    "win32": ("keyring.backends.macOS",),
+}.get(sys.platform, ("keyring.backends.macOS", "keyring.backends.Windows", "keyrings.alt.Windows"))
+
+
+def _all_keyrings() -> list:
+    """``keyring.backend.get_all_keyring()`` — every entry-point plugin loaded, every viable
+    backend instantiated — except that the modules of another OS's backends are not imported."""
     import keyring.backend
 
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="keyring.backends"):
+            if ep.value.split(":")[0] in _FOREIGN:
+                continue
+            try:
+                init = ep.load()
+                if callable(init):
+                    init()
+            except Exception:  # keyring logs and skips a plugin that fails to load
+                continue
+        rings = []
+        for cls in keyring.backend.KeyringBackend.get_viable_backends():
+            try:
+                rings.append(cls())
+            except TypeError:
+                continue
+        return rings
+    except AttributeError:  # keyring's internals moved: use its own discovery
+        return keyring.backend.get_all_keyring()
+
+
+def _discover_backend():
+    """keyring's discovery, without plaintext backends, the chainer, fail or null."""
     candidates = [
         b
-        for b in keyring.backend.get_all_keyring()
+        for b in _all_keyrings()
         if not _refused(b)
         and not is_plaintext(b)
         and type(b).__name__ not in ("ChainerBackend", "EncryptedKeyring")

@@ -19,13 +19,14 @@ def clean(raw: str, what: str = "label") -> str:
     """Return the trimmed label, or raise a usage error (exit 2) naming the problem."""
     text = raw.strip()
     if not text:
-        raise UsageError(f"{what} must not be empty", hint=f"give a {what} of 1–{MAX_LEN} characters")
+        article = "an" if what[:1] in "aeiou" else "a"
+        raise UsageError(f"{what} must not be empty", hint=f"give {article} {what} of 1–{MAX_LEN} characters")
     if len(text) > MAX_LEN:
         raise UsageError(f"{what} is {len(text)} characters long; the limit is {MAX_LEN}")
     for ch in text:
         if unicodedata.category(ch) == "Cc" or ch in _BIDI:
             raise UsageError(
                 f"{what} contains a control character (U+{ord(ch):04X})",
-                hint=f"use printable characters only in a {what}",
+                hint=f"use printable characters only in {'an' if what[:1] in 'aeiou' else 'a'} {what}",
             )
     return text

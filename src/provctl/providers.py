@@ -84,6 +84,10 @@ def check_auth(fam: Family, auth_type: str) -> str:
 def check_base_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018  (raises on a port out of range)
+    except ValueError:
+        raise UsageError(f"invalid base URL {url!r}: bad port", hint="a port is 1–65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"invalid base URL {url!r}", hint="a base URL is http:// or https:// with a host")
     return url.rstrip("/")

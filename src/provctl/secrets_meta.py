@@ -8,9 +8,11 @@ import hmac
 
 def key_hint(key: str) -> str:
     """First 4 and last 4 characters (`sk-p…dddd`); only the last 4 for keys under 24 characters,
-    so the hint never shows more than a third of the key."""
+    so the hint never shows more than a third of the key (keys under 12 characters show
+    fewer than 4)."""
     if len(key) < 24:
-        return "…" + key[-4:]
+        shown = min(4, len(key) // 3)  # short keys: never more than a third
+        return "…" + (key[-shown:] if shown else "")
     return key[:4] + "…" + key[-4:]
 
 

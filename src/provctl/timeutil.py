@@ -34,4 +34,9 @@ def parse_user_time(text: str) -> str:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return stamp(moment)
+    try:
+        return stamp(moment)
+    except (OverflowError, ValueError):
+        raise UsageError(  # year 1 with a positive offset, say: not representable in UTC
+            f"cannot parse time {text!r}", hint="use ISO-8601, e.g. 2026-12-31T23:59:00Z"
+        ) from None
