@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import sys
 from typing import Annotated, Optional
 
@@ -11,34 +9,10 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .errors import EXIT_CODES, ProvctlError
-from .output import error
+from .errors import EXIT_CODES
+from .errors_out import debug as _debug
+from .errors_out import handle  # noqa: F401  (re-exported: cli.handle)
 
-
-
-def _debug() -> bool:
-    return os.environ.get("PROVCTL_DEBUG", "") not in ("", "0")
-
-
-def handle(exc: BaseException) -> int:
-    """Turn an exception a user can cause into Error:/Hint: and an exit code."""
-    if isinstance(exc, ProvctlError):
-        error(exc.message, exc.hint)
-        return exc.exit_code
-    text = str(exc)
-    if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlalchemy"):
-        if "locked" in text or "busy" in text:
-            error("the database is locked by another process", "try again when it has finished")
-        else:
-            error(f"database error: {text.splitlines()[0] if text else type(exc).__name__}",
-                  "run `provctl doctor`; restore from a provctl.db.bak-* copy if the file is damaged")
-        return 1
-    if isinstance(exc, OSError):
-        error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
-              "check the path and its permissions")
-        return 1
-    error(f"unexpected {type(exc).__name__}: {text}", "run with PROVCTL_DEBUG=1 and report it")
-    return 1
 
 
 class ProvctlGroup(TyperGroup):
@@ -94,35 +68,37 @@ def root(
 ) -> None:
     """Root options apply to every command and go before it."""
     if ctx.obj is None:
-        from .context import AppContext
-        from .labels import clean
-        from .paths import default_user, resolve_db_path
+        from .context import from_options  # shared with the resolve fast path (entry.py)
 
-        ctx.obj = AppContext(db_path=resolve_db_path(db), user=clean(default_user(user), "user name"))
+        ctx.obj = from_options(db, user)
     else:  # a test injected a context; global options still apply
+        from .errors import UsageError
         from .labels import clean
+
+        if db is not None and not db.strip():
+            raise UsageError("--db must not be empty", hint="give a database file, or leave --db out for the default")
 
         if db:
             from pathlib import Path
 
             ctx.obj.db_path = Path(db)
-        if user:
+        if user is not None:
             ctx.obj.user = clean(user, "user name")
 
 
 def _register() -> None:
-    from .commands import agent, connect, db, providers
+    """Wire the command modules, in the order `provctl --help` lists them."""
+    from .commands import agent, connect, db, doctor, import_export, migrate_lift, model, providers, resolve
 
     connect.register(app)
     app.add_typer(providers.app, name="providers")
-    for optional in ("model", "resolve", "migrate_lift", "import_export", "doctor"):
-        try:
-            module = __import__(f"provctl.commands.{optional}", fromlist=["register"])
-        except ModuleNotFoundError:
-            continue
-        module.register(app)
+    model.register(app)
+    resolve.register(app)
+    migrate_lift.register(app)
+    import_export.register(app)
     app.add_typer(agent.app, name="agent")
     app.add_typer(db.app, name="db")
+    doctor.register(app)
 
 
 _register()

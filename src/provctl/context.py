@@ -65,3 +65,17 @@ class AppContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def from_options(db: str | None, user: str | None) -> AppContext:
+    """The context of a real run, from the global options ``--db`` / ``--user`` (else
+    PROVCTL_DB / PROVCTL_USER, else the defaults). The Typer root callback and the resolve
+    fast path in ``entry.py`` both build it here, so they accept and refuse the same values."""
+    from .errors import UsageError
+    from .paths import default_user, resolve_db_path
+
+    if db is not None and not db.strip():
+        raise UsageError("--db must not be empty", hint="give a database file, or leave --db out for the default")
+    # an explicit --user "" (say, an unset variable in a script) is an error, not the login name
+    name = user if user is not None else default_user(None)
+    return AppContext(db_path=resolve_db_path(db), user=labels.clean(name, "user name"))

@@ -1,0 +1,55 @@
+"""`provctl resolve`: the first usable connection of a model's priority list.
+
+The console script usually serves this command without Typer (``entry.py``'s fast path);
+both paths call ``services.resolution.run``, so they print the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import TimeoutOpt
+
+
+def resolve(
+    ctx: typer.Context,
+    model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help="Model name (default: the user's default model).", show_default=False)] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="The agent asking (context only: echoed in the JSON; the priority list is the user's).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    format_: Annotated[Optional[str], typer.Option("--format", metavar="text|json|env", help="text (default): the connection and its base URL; json: the whole decision; env: export lines for eval.", show_default=False)] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Also print the key (text: its own line; json: selected.api_key).")] = False,
+    probe: Annotated[bool, typer.Option("--probe", help="Also ask each candidate's endpoint; skip it with probe_failed if it fails.")] = False,
+    timeout: TimeoutOpt = 10.0,
+) -> None:
+    """Select the first usable connection of MODEL's priority list (exit 5 if none).
+
+    Skipped candidates are reported with their reason (legacy, disabled, family_mismatch,
+    no_key, key_missing, keyring_unavailable, expired, probe_failed).
+
+    \b
+    Examples:
+      provctl resolve gpt-4o
+      provctl resolve gpt-4o --json
+      eval "$(provctl resolve gpt-4o --format env)"
+      provctl resolve --probe --timeout 5
+    """
+    from ..services import resolution
+
+    probe_fn = None
+    if probe:
+        try:
+            from ..services.discovery import probe as probe_fn
+        except ImportError:
+            from ..errors import UsageError
+
+            raise UsageError("--probe is not available in this build (no provider discovery)") from None
+    code = resolution.run(ctx.obj, model, fmt=format_, json_=json_, reveal=reveal, agent=agent,
+                          probe=probe_fn, timeout=timeout)
+    if code:
+        raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("resolve")(resolve)
