@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('merged_into', sa.String(), nullable=True),
     sa.Column('snapshot', sa.String(), nullable=True),
     sa.Column('moved_attachments', sa.String(), nullable=True),
+    sa.Column('attached_models', sa.String(), nullable=True),
     sa.ForeignKeyConstraint(['run_id'], ['lift_runs.id'], name=op.f('fk_lift_run_rows_run_id_lift_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'connection_id', name=op.f('pk_lift_run_rows'))
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from .records import ConnectionRow
+from .records import ConnectionRow, ModelRow
 
 Execute = Callable[[str, Any], Iterable[tuple]]
 
@@ -78,3 +78,100 @@ def agents(execute: Execute, uid: str) -> list[tuple]:
         "FROM agents a WHERE a.user_id = ? ORDER BY a.name_key, a.id"
     )
     return list(execute(sql, (uid,)))
+
+
+# ---------------------------------------------------------------- models and priority lists
+
+MODEL_COLUMNS = (
+    "m.id, m.user_id, m.name, m.name_key, m.provider, m.upstream_model, m.enabled, m.is_default, "
+    "m.created_at"
+)
+
+
+def _model(t: tuple) -> ModelRow:
+    return ModelRow(t[0], t[1], t[2], t[3], t[4], t[5], bool(t[6]), bool(t[7]), t[8])
+
+
+def models(execute: Execute, uid: str) -> list[ModelRow]:
+    """The user's models, by folded name."""
+    sql = f"SELECT {MODEL_COLUMNS} FROM models m WHERE m.user_id = ? ORDER BY m.name_key, m.id"
+    return [_model(t) for t in execute(sql, (uid,))]
+
+
+def model(execute: Execute, uid: str, name_key: str) -> ModelRow | None:
+    sql = f"SELECT {MODEL_COLUMNS} FROM models m WHERE m.user_id = ? AND m.name_key = ?"
+    for t in execute(sql, (uid, name_key)):
+        return _model(t)
+    return None
+
+
+def default_model(execute: Execute, uid: str) -> ModelRow | None:
+    sql = f"SELECT {MODEL_COLUMNS} FROM models m WHERE m.user_id = ? AND m.is_default = 1"
+    for t in execute(sql, (uid,)):
+        return _model(t)
+    return None
+
+
+def user_model(execute: Execute, user_key: str, name_key: str | None) -> ModelRow | None:
+    """The resolve hot path's first query: the user's model NAME (folded), or, with
+    ``name_key`` None, the user's default model. One indexed lookup, users joined in."""
+    if name_key is None:
+        sql = (f"SELECT {MODEL_COLUMNS} FROM users u JOIN models m ON m.user_id = u.id "
+               "WHERE u.name_key = ? AND m.is_default = 1")
+        params: tuple = (user_key,)
+    else:
+        sql = (f"SELECT {MODEL_COLUMNS} FROM users u JOIN models m ON m.user_id = u.id "
+               "WHERE u.name_key = ? AND m.name_key = ?")
+        params = (user_key, name_key)
+    for t in execute(sql, params):
+        return _model(t)
+    return None
+
+
+def attached(execute: Execute, model_id: str) -> list[tuple[int, ConnectionRow]]:
+    """(priority, connection) of every connection attached to the model, by priority."""
+    sql = (
+        f"SELECT t.priority, {CONNECTION_COLUMNS} FROM attachments t "
+        "JOIN connections c ON c.id = t.connection_id "
+        "LEFT JOIN agents a ON a.id = c.agent_id "
+        "LEFT JOIN agents v ON v.id = c.connected_via_agent_id "
+        "WHERE t.model_id = ? ORDER BY t.priority"
+    )
+    return [(t[0], _row(t[1:])) for t in execute(sql, (model_id,))]
+
+
+def attached_by_model(execute: Execute, uid: str) -> dict[str, list[tuple[int, ConnectionRow]]]:
+    """For every model of the user: its (priority, connection) list, by priority (one query)."""
+    sql = (
+        f"SELECT t.model_id, t.priority, {CONNECTION_COLUMNS} FROM models m "
+        "JOIN attachments t ON t.model_id = m.id "
+        "JOIN connections c ON c.id = t.connection_id "
+        "LEFT JOIN agents a ON a.id = c.agent_id "
+        "LEFT JOIN agents v ON v.id = c.connected_via_agent_id "
+        "WHERE m.user_id = ? ORDER BY t.model_id, t.priority"
+    )
+    found: dict[str, list[tuple[int, ConnectionRow]]] = {}
+    for t in execute(sql, (uid,)):
+        found.setdefault(t[0], []).append((t[1], _row(t[2:])))
+    return found
+
+
+def connections_oldest_first(execute: Execute, uid: str, provider: str) -> list[ConnectionRow]:
+    """The user's user-level connections of one family, oldest first (SPEC §6: earliest
+    ``created_at``, then earliest inserted)."""
+    sql = (
+        f"SELECT {CONNECTION_COLUMNS} {CONNECTION_FROM} "
+        "WHERE c.user_id = ? AND c.provider = ? AND c.agent_id IS NULL "
+        "ORDER BY c.created_at, c.rowid"
+    )
+    return [_row(t) for t in execute(sql, (uid, provider))]
+
+
+# ---------------------------------------------------------------- import / export
+
+
+def connections_by_age(execute: Execute, uid: str) -> list[ConnectionRow]:
+    """All the user's connections, user-level and legacy, oldest first (created_at, then
+    insertion): the order `export` writes, so that an import recreates the same "oldest"."""
+    sql = f"SELECT {CONNECTION_COLUMNS} {CONNECTION_FROM} WHERE c.user_id = ? ORDER BY c.created_at, c.rowid"
+    return [_row(t) for t in execute(sql, (uid,))]

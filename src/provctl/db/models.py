@@ -154,5 +154,10 @@ class LiftRunRow(SQLModel, table=True):
     former_label: str
     new_label: str
     merged_into: str | None = None
-    snapshot: str | None = None  # JSON of a merged row, to recreate it
-    moved_attachments: str | None = None  # JSON of a merged row's attachments before the move
+    snapshot: str | None = None  # JSON of a merged row (all columns, rowid, discovered models)
+    # JSON of a merged row's models: [{"model", "before": [ids], "after": [ids]}], the whole
+    # priority list before and after the move, so --undo can put it back exactly
+    moved_attachments: str | None = None
+    # JSON list of the model ids a kept/relabelled row was attached to right after the lift
+    # (null: none): --undo refuses when that changed (attached or detached since)
+    attached_models: str | None = None

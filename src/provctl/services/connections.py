@@ -114,7 +114,7 @@ def _validate(provider: str, auth: str | None, base_url: str | None, creds: Cred
     expires = timeutil.parse_user_time(creds.expires_at) if creds.expires_at is not None else None
     if require_credential and auth_type != LOCAL and key is None and key_env is None:
         raise UsageError(
-            f"a {auth_type} connection needs a key",
+            f"{'an' if auth_type == 'api_key' else 'a'} {auth_type} connection needs a key",
             hint="pipe it with --key-stdin, type it at the prompt, or name a variable with --key-env VAR",
         )
     source = _key_source(creds.key_source, key is not None, key_env)
@@ -155,6 +155,67 @@ def _user_level(rows: list[ConnectionRow], provider: str, auth_type: str) -> lis
     return [r for r in rows if r.agent_id is None and r.provider == provider and r.auth_type == auth_type]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What `connect` (and `import` for user-level entries) does with a label and key."""
+
+    action: str  # create | unchanged | enable | replace | relabel
+    target: ConnectionRow | None = None
+
+
+def decide(peers: list[ConnectionRow], label_key: str, fp: str | None, v: _Validated, *,
+           replace: bool = False, key_optional: bool = False) -> Decision:
+    """The same-label and same-key rules of SPEC §6 connect, over the user-level ``peers`` of
+    (user, provider, auth type). Raises Conflict where connect refuses.
+
+    ``key_optional`` (import): an entry without a key does not compare keys with the existing
+    connection (an export carries no keys), so re-importing it is a no-op.
+    """
+    same_label = next((r for r in peers if r.label_key == label_key), None)
+    same_key = next((r for r in peers if fp is not None and r.key_fingerprint == fp), None)
+
+    if same_label is not None:
+        differs = [
+            name for name, old, new in (
+                ("key", same_label.key_fingerprint, fp),
+                ("--key-env", same_label.key_env, v.key_env),
+                ("base URL", same_label.base_url, v.base_url),
+                ("expiry", same_label.expires_at, v.expires_at),
+            ) if old != new and not (name == "key" and key_optional and v.key is None)
+        ]
+        if not differs:
+            return Decision("unchanged" if same_label.enabled else "enable", same_label)
+        if not replace:
+            raise Conflict(
+                f"{same_label.ref} already exists with a different {', '.join(differs)}",
+                hint="add --replace to store the new values in it, or choose another --label",
+            )
+        if same_key is not None and same_key.id != same_label.id:
+            raise Conflict(
+                f"this key is already stored on {refs.describe(same_key)}",
+                hint="one key, one connection: remove or re-key that connection first",
+            )
+        return Decision("replace", same_label)
+
+    if same_key is not None:
+        if same_key.enabled:
+            raise Conflict(
+                f"this key is already stored on {refs.describe(same_key)}",
+                hint="one key, one connection: use that connection, or rename it with "
+                "`provctl providers rename`",
+            )
+        differs = [n for n, old, new in (("base URL", same_key.base_url, v.base_url),
+                                         ("expiry", same_key.expires_at, v.expires_at)) if old != new]
+        if differs and not replace:
+            raise Conflict(
+                f"this key belongs to the disabled connection {refs.describe(same_key)}, "
+                f"which has a different {', '.join(differs)}",
+                hint="add --replace to re-enable it with the new values",
+            )
+        return Decision("relabel", same_key)
+    return Decision("create")
+
+
 def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str | None = None,
             base_url: str | None = None, creds: Credentials = Credentials(), agent: str | None = None,
             replace: bool = False, verify=None) -> ConnectResult:
@@ -164,6 +225,7 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
     given; it raises to refuse.
     """
     clean_label = labels.clean(label)
+    agent = labels.clean(agent, "agent name") if agent is not None else None  # `--agent ""` is an error
     v = _validate(provider, auth, base_url, creds, require_credential=True)
     if v.key is not None and v.key_source == "env":
         raise UsageError("--key-source env ignores the key given; drop it or allow keyring")
@@ -176,40 +238,23 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
         from ..db.models import Connection
 
         uid = ensure_user(ctx, uow)
-        via = ensure_agent(uow, uid, agent) if agent else None
+        via = ensure_agent(uow, uid, agent) if agent is not None else None
         fp = fingerprint(queries.salt(uow.execute), v.key) if v.key is not None else None
         peers = _user_level(queries.connections(uow.execute, uid), v.provider, v.auth_type)
         key = labels.fold(clean_label)
-        same_label = next((r for r in peers if r.label_key == key), None)
-        same_key = next((r for r in peers if fp is not None and r.key_fingerprint == fp), None)
+        decision = decide(peers, key, fp, v, replace=replace)
 
-        if same_label is not None:
+        if decision.action in ("unchanged", "enable"):
+            row = uow.session.get(Connection, decision.target.id)
+            action = "unchanged" if row.enabled else "enabled"
+            if not row.enabled or row.key_source != v.key_source:
+                row.enabled, row.key_source, row.updated_at = True, v.key_source, now
+                uow.session.add(row)
+            uow.commit()
+            return ConnectResult(action, _view(ctx, uow, row.id))
+        if decision.action == "replace":
+            same_label = decision.target
             row = uow.session.get(Connection, same_label.id)
-            differs = [
-                name for name, old, new in (
-                    ("key", same_label.key_fingerprint, fp),
-                    ("--key-env", same_label.key_env, v.key_env),
-                    ("base URL", same_label.base_url, v.base_url),
-                    ("expiry", same_label.expires_at, v.expires_at),
-                ) if old != new
-            ]
-            if not differs:
-                action = "unchanged" if row.enabled else "enabled"
-                if not row.enabled or row.key_source != v.key_source:
-                    row.enabled, row.key_source, row.updated_at = True, v.key_source, now
-                    uow.session.add(row)
-                uow.commit()
-                return ConnectResult(action, _view(ctx, uow, row.id))
-            if not replace:
-                raise Conflict(
-                    f"{same_label.ref} already exists with a different {', '.join(differs)}",
-                    hint="add --replace to store the new values in it, or choose another --label",
-                )
-            if same_key is not None and same_key.id != row.id:
-                raise Conflict(
-                    f"this key is already stored on {refs.describe(same_key)}",
-                    hint="one key, one connection: remove or re-key that connection first",
-                )
             previous = ctx.keystore().get(row.id) if (v.key is not None and row.key_stored) else None
             with _key_written(ctx, row.id, v.key, previous=previous):
                 _apply(row, v, fp, now)
@@ -219,23 +264,8 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
             if v.key is None and same_label.key_stored:
                 _forget_key(ctx, row.id)
             return ConnectResult("replaced", _view(ctx, uow, row.id))
-
-        if same_key is not None:
-            if same_key.enabled:
-                raise Conflict(
-                    f"this key is already stored on {refs.describe(same_key)}",
-                    hint="one key, one connection: use that connection, or rename it with "
-                    "`provctl providers rename`",
-                )
-            row = uow.session.get(Connection, same_key.id)
-            differs = [n for n, old, new in (("base URL", row.base_url, v.base_url),
-                                             ("expiry", row.expires_at, v.expires_at)) if old != new]
-            if differs and not replace:
-                raise Conflict(
-                    f"this key belongs to the disabled connection {refs.describe(same_key)}, "
-                    f"which has a different {', '.join(differs)}",
-                    hint="add --replace to re-enable it with the new values",
-                )
+        if decision.action == "relabel":
+            row = uow.session.get(Connection, decision.target.id)
             old_label = row.label
             _apply(row, v, fp, now)
             row.label, row.label_key, row.enabled = clean_label, key, True
@@ -277,9 +307,16 @@ def _forget_key(ctx: AppContext, connection_id: str) -> None:
 # ---------------------------------------------------------------- reads
 
 
+# The values the `providers list` status column can take (SPEC §5: `active` or a reason code
+# decided from stored state; key_missing / keyring_unavailable / probe_failed are resolve's).
+LIST_STATUSES = (usable.ACTIVE, usable.LEGACY, usable.DISABLED, usable.NO_KEY, usable.EXPIRED)
+
+
 def list_connections(ctx: AppContext, *, provider: str | None = None, status: str | None = None) -> list[ConnectionView]:
     if provider is not None:
         family(provider)
+    if status is not None and status not in LIST_STATUSES:
+        raise UsageError(f"unknown status {status!r}", hint="use one of: " + ", ".join(LIST_STATUSES))
     with reading(ctx) as execute:
         rows = user_rows(ctx, execute)
     views = [ConnectionView.of(r, now=ctx.now(), environ=ctx.environ) for r in rows]
@@ -414,6 +451,8 @@ def remove(ctx: AppContext, ref: str, *, force: bool = False) -> RemoveResult:
                 f"{target.ref} is attached to " + ", ".join(f"{m} (priority {p})" for m, p in attached),
                 hint="detach it with `provctl model detach`, or add --force to detach it everywhere",
             )
+        if target.key_stored:
+            ctx.keystore().check()  # no usable backend: exit 6 before the row goes (no orphan)
         empty: list[str] = []
         if attached:
             from .priorities import detach_everywhere

@@ -1,0 +1,103 @@
+"""`provctl import` and `provctl export`: legacy intake and the inventory file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .. import output
+from ._common import JsonOpt
+from ._progress import progress_bar
+
+
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="A .json inventory, or a .env file of one legacy agent (with --agent).")],
+    agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="The legacy agent a .env file belongs to (created if missing).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would be created; write nothing.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Import connections: a legacy agent's .env file, or an inventory (.json).
+
+    A .env file (OPENAI_API_KEY=…, ANTHROPIC_API_KEY=…, optional *_BASE_URL) becomes legacy
+    connections labelled Default for --agent; keys go to the keyring. An inventory has the
+    format `provctl export` writes. All or nothing: an invalid entry (reported as
+    connections[i]: problem) imports nothing.
+
+    \b
+    Examples:
+      provctl import support-bot.env --agent support-bot
+      provctl import inventory.json --dry-run
+      provctl export --output inventory.json && provctl --db new.db import inventory.json
+    """
+    from ..services import importexport
+
+    with progress_bar("Importing") as progress:
+        result = importexport.import_file(ctx.obj, file, agent=agent, dry_run=dry_run, progress=progress)
+    for note in result.notes:
+        output.note(note)
+    if json_:
+        output.emit_json(result)
+        return
+    verbs = {"create": "create" if dry_run else "created", "skip": "skip" if dry_run else "skipped",
+             "relabel": "relabel" if dry_run else "relabelled"}
+    output.table(
+        ["SOURCE", "ACTION", "AGENT", "PROVIDER", "AUTH", "LABEL", "ID"],
+        [[i.source, verbs[i.action], i.agent or "—", i.provider, i.auth_type,
+          i.label if not i.previous_label else f"{i.label} (was {i.previous_label})",
+          output.short_id(i.id) if i.id else ""] for i in result.connections],
+    )
+    if result.models:
+        output.table(["SOURCE", "ACTION", "MODEL", "PROVIDER", "CONNECTIONS"],
+                     [[m.source, verbs[m.action], m.name, m.provider, ", ".join(m.connections)]
+                      for m in result.models])
+    s = result.summary
+    head = "Dry run: would create" if dry_run else "Created"
+    output.note(
+        f"{head} {s['connections_created']} connection(s), {s['models_created']} model(s), "
+        f"{s['agents_created']} agent(s); relabelled {s['connections_relabelled']}; "
+        f"skipped {s['connections_skipped'] + s['models_skipped']} already present."
+    )
+
+
+def export_cmd(
+    ctx: typer.Context,
+    output_file: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the inventory to FILE instead of stdout.")] = None,
+) -> None:
+    """Export the user's connections and models as an inventory (never a key).
+
+    Connections carry their key_env names, never keys; models list their connections in
+    priority order as PROVIDER/AUTH_TYPE/LABEL. `provctl import` of the file into an empty
+    database recreates the same connections, models and priorities.
+
+    \b
+    Examples:
+      provctl export --output inventory.json
+      provctl export | jq '.models'
+    """
+    import json
+
+    from ..errors import UsageError
+    from ..services import importexport
+
+    inventory = importexport.export(ctx.obj)
+    for warning in inventory.warnings:
+        output.warn(warning)
+    if output_file is None:
+        output.emit_json(inventory)
+        return
+    text = json.dumps(inventory.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    try:
+        with open(output_file, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}",
+                         hint="check the path and its permissions") from None
+    output.note(f"Exported {len(inventory.connections)} connection(s) and {len(inventory.models)} "
+                f"model(s) to {output_file}.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_cmd)
+    app.command("export")(export_cmd)

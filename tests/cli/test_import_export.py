@@ -1,0 +1,109 @@
+"""`provctl import` and `provctl export` through the CLI: exit codes, Error: lines, JSON."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.legacy import dump
+
+KEY_A = "sk-proj-AAAAAAAAAAAAAAAAAAAAaaaa"
+KEY_B = "sk-ant-BBBBBBBBBBBBBBBBBBBBBBbbbb"
+
+
+def test_env_import_then_list_shows_legacy_rows(cli, keystore, tmp_path):
+    env = tmp_path / "bot.env"
+    env.write_text(f"OPENAI_API_KEY={KEY_A}\nANTHROPIC_API_KEY={KEY_B}\n")
+    result = cli("import", str(env), "--agent", "support-bot")
+    assert result.exit_code == 0, result.stderr
+    assert "Created 2 connection(s), 0 model(s), 1 agent(s)" in result.stderr
+    assert KEY_A not in result.stdout + result.stderr
+    listed = cli.json("providers", "list", "--json")
+    assert [(c["provider"], c["label"], c["status"], c["agent"]) for c in listed] == [
+        ("anthropic", "Default", "legacy", "support-bot"), ("openai", "Default", "legacy", "support-bot")]
+    assert sorted(keystore.secrets.values()) == sorted([KEY_A, KEY_B])
+
+
+def test_import_json_output_is_the_documented_document(cli, tmp_path):
+    inv = tmp_path / "inv.json"
+    inv.write_text(json.dumps({"connections": [{"agent": None, "provider": "openai", "label": "CI",
+                                                "key_env": "OPENAI_API_KEY"}]}))
+    doc = cli.json("import", str(inv), "--dry-run", "--json")
+    assert doc == {
+        "dry_run": True, "file": str(inv),
+        "connections": [{"source": "connections[0]", "action": "create", "id": None, "agent": None,
+                         "provider": "openai", "auth_type": "api_key", "label": "CI", "previous_label": None}],
+        "models": [], "agents_created": [], "notes": [],
+        "summary": {"connections_created": 1, "connections_relabelled": 0, "connections_skipped": 0,
+                    "models_created": 0, "models_skipped": 0, "agents_created": 0},
+    }
+    assert cli.json("providers", "list", "--json") == []
+
+
+def test_invalid_entries_exit_2_name_each_entry_and_write_nothing(cli, db_path, keystore, tmp_path):
+    before = dump(db_path)
+    inv = tmp_path / "inv.json"
+    inv.write_text(json.dumps({"connections": [
+        {"agent": "a", "provider": "openai", "key": KEY_A},
+        {"agent": "b", "provider": "openai", "base_url": "ftp://nope"},
+        {"agent": "c", "provider": "openai", "key": "   "},
+    ]}))
+    result = cli("import", str(inv))
+    assert result.exit_code == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("Error: connections[1]: invalid base URL 'ftp://nope'; connections[2]: the key is empty")
+    assert "Hint: nothing was imported" in result.stderr
+    assert dump(db_path) == before and keystore.secrets == {}
+
+
+def test_file_problems_exit_2(cli, tmp_path):
+    missing = cli("import", str(tmp_path / "nope.json"))
+    assert missing.exit_code == 2 and missing.stderr.startswith("Error: no such file")
+    env = tmp_path / "bot.env"
+    env.write_text(f"OPENAI_API_KEY={KEY_A}\n")
+    no_agent = cli("import", str(env))
+    assert no_agent.exit_code == 2 and "needs --agent NAME" in no_agent.stderr
+
+
+def test_reimport_conflict_exits_4(cli, tmp_path):
+    env = tmp_path / "bot.env"
+    env.write_text(f"OPENAI_API_KEY={KEY_A}\n")
+    assert cli("import", str(env), "--agent", "bot").exit_code == 0
+    same = cli("import", str(env), "--agent", "bot", "--json")
+    assert same.exit_code == 0 and json.loads(same.stdout)["connections"][0]["action"] == "skip"
+    env.write_text("OPENAI_API_KEY=sk-proj-a-different-key-000000\n")
+    different = cli("import", str(env), "--agent", "bot")
+    assert different.exit_code == 4 and "already exists with a different key" in different.stderr
+
+
+def test_export_to_stdout_and_to_a_file(cli, tmp_path):
+    assert cli("connect", "openai", "--label", "CI", "--key-env", "OPENAI_API_KEY").exit_code == 0
+    assert cli("model", "add", "gpt-4o", "--provider", "openai", "--attach", "openai/CI").exit_code == 0
+    doc = cli.json("export")
+    assert doc == {
+        "connections": [{"agent": None, "provider": "openai", "auth_type": "api_key", "label": "CI",
+                         "base_url": None, "key_env": "OPENAI_API_KEY", "key_source": "keyring,env",
+                         "enabled": True, "expires_at": None}],
+        "models": [{"name": "gpt-4o", "provider": "openai", "upstream_model": "gpt-4o", "enabled": True,
+                    "default": False, "connections": ["openai/api_key/CI"]}],
+    }
+    target = tmp_path / "inventory.json"
+    result = cli("export", "--output", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(target.read_text()) == doc
+    assert "Exported 1 connection(s) and 1 model(s)" in result.stderr
+
+
+def test_export_warns_about_models_attached_to_legacy_rows(cli, tmp_path):
+    env = tmp_path / "bot.env"
+    env.write_text(f"OPENAI_API_KEY={KEY_A}\n")
+    cli("import", str(env), "--agent", "bot")
+    assert cli("model", "add", "gpt-4o", "--provider", "openai", "--attach", "openai/Default").exit_code == 0
+    result = cli("export")
+    assert result.exit_code == 0
+    assert "Warning: model 'gpt-4o' is attached to the legacy connection openai/api_key/Default" in result.stderr
+
+
+def test_help_has_examples(cli):
+    for command in ("import", "export"):
+        result = cli(command, "--help")
+        assert result.exit_code == 0 and f"provctl {command}" in result.stdout
