@@ -170,3 +170,79 @@ def providers_remove(
     for name in result.left_without_connections:
         output.warn(f"model {name} has no connection left; resolve {name} will exit 5.")
     output.note(f"Removed {result.connection.ref}.")
+
+
+# ---------------------------------------------------------------- model discovery (SPEC §7)
+
+from ._common import TimeoutOpt  # noqa: E402  (kept with the commands that use it)
+from ._progress import progress_bar  # noqa: E402
+
+
+@app.command("refresh")
+def providers_refresh(
+    ctx: typer.Context,
+    refs: Annotated[Optional[list[str]], typer.Argument(metavar="[REF ...]", help="Connections to refresh (see `providers list`).", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Refresh every enabled user-level connection.")] = False,
+    timeout: TimeoutOpt = 10.0,
+    json_: JsonOpt = False,
+) -> None:
+    """Discover the models each connection offers (its models endpoint) and store them.
+
+    Several connections are asked at once. Exit 0 when every result is ok, 5 otherwise
+    (the successful ones are still stored). Results: ok, unauthorized, error, unreachable,
+    bad_response; a connection without a usable key is `error` with no request sent.
+    A connection named by REF is refreshed even when disabled or legacy.
+
+    \b
+    Examples:
+      provctl providers refresh openai/Work
+      provctl providers refresh --all --json
+      provctl providers refresh anthropic/Team ollama/Laptop --timeout 5
+    """
+    from ..services import discovery
+
+    with progress_bar("Refreshing") as progress:  # None unless stderr is a terminal
+        def step(done: int, total: int, _result: object = None) -> None:
+            if progress is not None:
+                progress("connections", done, total)
+
+        results = discovery.refresh(ctx.obj, refs or (), all_, timeout, on_done=step,
+                                    on_start=lambda total: step(0, total))
+    if json_:
+        output.emit_json(results)
+    else:
+        output.table(
+            ["ID", "CONNECTION", "RESULT", "MODELS", "DETAIL"],
+            [[r.id[:8], r.ref, r.result, r.models, r.detail] for r in results],
+            empty="No enabled user-level connections to refresh.",
+        )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        output.error(
+            f"{len(failed)} of {len(results)} connections could not be refreshed",
+            "the ok ones were stored; fix what each detail names (a key: `provctl providers "
+            "set-key REF`) and refresh again",
+        )
+        raise typer.Exit(5)
+
+
+@app.command("models")
+def providers_models(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
+    """List the model ids discovered for a connection by `providers refresh`.
+
+    \b
+    Examples:
+      provctl providers models openai/Work
+      provctl providers models openai/Work --json
+    """
+    from ..services import discovery
+
+    found = discovery.models(ctx.obj, ref)
+    if json_:
+        output.emit_json(found)
+        return
+    output.table(
+        ["MODEL", "DISCOVERED"],
+        [[m.id, m.discovered_at[:19].replace("T", " ")] for m in found],
+        empty=f"No models discovered for {ref}. Run `provctl providers refresh {ref}`.",
+    )
