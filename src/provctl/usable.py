@@ -6,7 +6,7 @@ path imports it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Callable, Mapping, NamedTuple
 
 from .records import ConnectionRow
 from .timeutil import parse_stamp
@@ -46,6 +46,53 @@ def stored_sources(row: ConnectionRow, environ: Mapping[str, str]) -> list[str]:
         elif source == "env" and env_value(row, environ) is not None:
             found.append(source)
     return found
+
+
+class KeyRead(NamedTuple):
+    """The outcome of reading a connection's key: the key and its source, or why there is none."""
+
+    key: str | None
+    source: str  # keyring | env | none
+    reason: str | None  # None when a source yielded (or the connection is local)
+    detail: str | None
+
+
+def read_key(row: ConnectionRow, environ: Mapping[str, str],
+             keyring_get: Callable[[str], "str | None"]) -> KeyRead:
+    """Read the key of ``row`` in its ``key_source`` order — THE one walk over the sources,
+    used by `resolve`, `providers refresh` and `providers show`.
+
+    The keyring is asked only when the database says a key was stored there; ``keyring_get``
+    raising ``SecretStoreError`` (or an ``OSError`` from the lock file) makes that source
+    unavailable and the walk goes on.
+    """
+    from .errors import SecretStoreError
+
+    if row.auth_type == "local":
+        return KeyRead(None, "none", None, None)
+    reason, detail = NO_KEY, "no key in any allowed source"
+    for source in key_sources(row):
+        if source == "env":
+            value = env_value(row, environ)
+            if value is not None:
+                return KeyRead(value, "env", None, None)
+        elif source == "keyring" and row.key_stored:
+            try:
+                value = (keyring_get(row.id) or "").strip()
+            except SecretStoreError as exc:
+                reason, detail = KEYRING_UNAVAILABLE, exc.message
+                continue
+            except OSError as exc:  # e.g. the keyring lock file beside the database
+                reason, detail = KEYRING_UNAVAILABLE, f"{exc.strerror or exc}"
+                continue
+            if value:
+                return KeyRead(value, "keyring", None, None)
+            reason, detail = (
+                KEY_MISSING,
+                "the database says a key was stored, but the keyring has no entry for it; "
+                "store it again with `provctl providers set-key`",
+            )
+    return KeyRead(None, "none", reason, detail)
 
 
 def is_expired(row: ConnectionRow, now: datetime) -> bool:

@@ -326,18 +326,8 @@ def list_connections(ctx: AppContext, *, provider: str | None = None, status: st
 
 def credential_source(ctx: AppContext, row: ConnectionRow) -> str:
     """Where a key would come from now: reads the keyring once (SPEC §6 providers show)."""
-    if row.auth_type == LOCAL:
-        return "none"
-    for source in usable.key_sources(row):
-        if source == "env" and usable.env_value(row, ctx.environ):
-            return "env"
-        if source == "keyring" and row.key_stored:
-            try:
-                if (ctx.keystore().get(row.id) or "").strip():
-                    return "keyring"
-            except SecretStoreError:
-                continue  # show still works without a keyring; status says the stored state
-    return "none"
+    # show still works without a keyring: an unavailable one just yields no source
+    return usable.read_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid)).source
 
 
 def show(ctx: AppContext, ref: str) -> ConnectionDetail:

@@ -92,38 +92,28 @@ class DiscoveredModel:
 
 @dataclass
 class _KeyReader:
-    """Reads keys for one batch, in each connection's ``key_source`` order."""
+    """Reads keys for one batch with ``usable.read_key``; once the keyring has hung past its
+    deadline it is not asked again in this batch (one 5 s wait, not one per connection)."""
 
     ctx: AppContext
-    stuck: str | None = None  # set once the keyring hung: later reads are not attempted
+    stuck: str | None = None
+
+    def _keyring_get(self, connection_id: str) -> str | None:
+        if self.stuck is not None:
+            raise SecretStoreError(self.stuck)
+        started = time.monotonic()
+        try:
+            return self.ctx.keystore().get(connection_id)
+        except SecretStoreError as exc:
+            if time.monotonic() - started >= KEYRING_STUCK_S:
+                self.stuck = exc.message
+            raise
 
     def read(self, row: ConnectionRow) -> tuple[str | None, str | None]:
         """(key, None) when a source supplied one; (None, reason code) when none did.
         ``local`` connections: (None, None)."""
-        if row.auth_type == LOCAL:
-            return None, None
-        reason = usable.NO_KEY
-        for source in usable.key_sources(row):
-            if source == "env":
-                value = usable.env_value(row, self.ctx.environ)
-                if value is not None:
-                    return value, None
-            elif source == "keyring" and row.key_stored:
-                if self.stuck is not None:
-                    reason = usable.KEYRING_UNAVAILABLE
-                    continue
-                started = time.monotonic()
-                try:
-                    value = (self.ctx.keystore().get(row.id) or "").strip()
-                except SecretStoreError as exc:
-                    if time.monotonic() - started >= KEYRING_STUCK_S:
-                        self.stuck = exc.message
-                    reason = usable.KEYRING_UNAVAILABLE
-                    continue
-                if value:
-                    return value, None
-                reason = usable.KEY_MISSING
-        return None, reason
+        found = usable.read_key(row, self.ctx.environ, self._keyring_get)
+        return found.key, found.reason
 
 
 # ---------------------------------------------------------------- connect --verify

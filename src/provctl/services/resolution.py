@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from .. import labels, queries, usable
-from ..errors import NotFound, SecretStoreError, UsageError
+from ..errors import NotFound, UsageError
 from ..output import emit_json, error
 from ..providers import FAMILIES, effective_base_url
 from ..records import ConnectionRow, ModelRow
@@ -140,40 +140,6 @@ def _skip_detail(reason: str, row: ConnectionRow, model: ModelRow) -> str:
     return reason
 
 
-def _read_key(row: ConnectionRow, environ: Mapping[str, str],
-              keyring_get: Callable[[str], "str | None"]) -> tuple[str | None, str, str | None, str | None]:
-    """(key, credential source, skip reason, detail) for the connection about to be selected.
-
-    The sources are tried in the connection's ``key_source`` order; the keyring only when the
-    database says a key was stored there. The skip reason is None when a source yielded.
-    """
-    if row.auth_type == "local":
-        return None, "none", None, None
-    reason, detail = usable.NO_KEY, "no key in any allowed source"
-    for source in usable.key_sources(row):
-        if source == "env":
-            value = usable.env_value(row, environ)
-            if value is not None:
-                return value, "env", None, None
-        elif source == "keyring" and row.key_stored:
-            try:
-                value = (keyring_get(row.id) or "").strip()
-            except SecretStoreError as exc:
-                reason, detail = usable.KEYRING_UNAVAILABLE, exc.message
-                continue
-            except OSError as exc:  # e.g. the keyring lock file beside the database
-                reason, detail = usable.KEYRING_UNAVAILABLE, f"{exc.strerror or exc}"
-                continue
-            if value:
-                return value, "keyring", None, None
-            reason, detail = (
-                usable.KEY_MISSING,
-                "the database says a key was stored, but the keyring has no entry for it; "
-                "store it again with `provctl providers set-key`",
-            )
-    return None, "none", reason, detail
-
-
 def resolve(
     model: ModelRow,
     attached: Sequence[tuple[int, ConnectionRow]],
@@ -212,7 +178,7 @@ def resolve(
         key: str | None = None
         source = "none"
         if reason is None:
-            key, source, reason, detail = _read_key(row, environ, keyring_get)
+            key, source, reason, detail = usable.read_key(row, environ, keyring_get)
         if reason is None and probe is not None:
             ok, probe_detail = probe(row, key)
             if not ok:
