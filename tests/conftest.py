@@ -18,6 +18,8 @@ from provctl import dbfile
 from provctl.context import AppContext
 from provctl.keystore import MemoryKeyStore
 
+pytest_plugins = ["tests.support.fakeprovider"]
+
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
 
 

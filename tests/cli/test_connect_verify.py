@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from tests.support.fakeprovider import (
-    FakeProvider,
     closed_port_url,
     models_reply,
     slow_reply,
@@ -18,17 +17,6 @@ KEY = "sk-proj-VERIFY-SECRET-0123456789abcdef"
 NEW_KEY = "sk-proj-VERIFY-NEWKEY-0123456789abc999"
 CREATED = "2026-11-21T12:00:00.000000Z"
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
 
 
 def assert_no_key(result, *keys):

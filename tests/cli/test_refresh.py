@@ -7,10 +7,8 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from tests.support.fakeprovider import (
-    FakeProvider,
     closed_port_url,
     models_reply,
     status_reply,
@@ -20,17 +18,6 @@ from tests.support.fakeprovider import (
 KEY = "sk-proj-REFRESH-SECRET-0123456789abcdef"
 STAMP = "2026-11-21T12:00:00.000000Z"  # the app_ctx clock
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
 
 
 def connect(cli, label, base_url, *, key=KEY, provider="openai", extra=()):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.support.fakeprovider import FakeProvider, closed_port_url, models_reply, status_reply
+from tests.support.fakeprovider import closed_port_url, models_reply, status_reply
 
 KEYS = {
     "Rejected": "sk-proj-PROBE-REJECTED-0123456789abcd",
@@ -15,17 +15,6 @@ KEYS = {
     "Good": "sk-proj-PROBE-GOODKEY-0123456789abcd",
 }
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
 
 
 @pytest.fixture

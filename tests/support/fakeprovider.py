@@ -2,7 +2,7 @@
 
 Usage::
 
-    with FakeProvider() as fake:                       # or the ``fake_provider`` fixture
+    with FakeProvider() as fake:                       # or the ``fake`` fixture
         fake.set("/v1/models", status_reply(429), models_reply("openai", "gpt-4o"))
         ...call f"{fake.url}/v1" ...
         assert len(fake.requests_to("/v1/models")) == 2
@@ -13,8 +13,7 @@ string is ignored for matching): the n-th request to it gets the n-th reply and 
 last reply repeats. A reply is a ``Reply`` or a callable ``(RecordedRequest) -> Reply``.
 Unprogrammed paths answer 404. Every request is recorded with its headers.
 
-To share the fixture from another module: ``pytest_plugins = ["tests.support.fakeprovider"]``
-in a conftest, or ``from tests.support.fakeprovider import fake_provider``.
+Its fixtures (``fake``, ``no_proxy_env``) are registered for every test by tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -327,6 +326,14 @@ def closed_port_url(host: str = "127.0.0.1") -> str:
 
 
 @pytest.fixture
-def fake_provider() -> Iterable[FakeProvider]:
-    with FakeProvider() as fake:
-        yield fake
+def fake() -> Iterable[FakeProvider]:
+    """A fresh loopback provider server for one test."""
+    with FakeProvider() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_env(monkeypatch) -> None:
+    """Requests to 127.0.0.1 must not go through a proxy from the environment."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)

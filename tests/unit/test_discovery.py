@@ -14,7 +14,6 @@ from provctl.keystore import MemoryKeyStore
 from provctl.services import connections, discovery
 from provctl.services.connections import Credentials
 from tests.support.fakeprovider import (
-    FakeProvider,
     closed_port_url,
     json_reply,
     models_reply,
@@ -28,17 +27,6 @@ KEY2 = "sk-test-OTHER-0123456789abcdef"
 STAMP = "2026-11-21T12:00:00.000000Z"  # the app_ctx clock (tests/conftest.py)
 FAST = 0.01  # backoff before the one retry
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
 
 
 def connect(ctx, label, base_url, *, provider="openai", key=KEY, key_env=None, key_source=None,

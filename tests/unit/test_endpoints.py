@@ -39,17 +39,6 @@ AUTH_HEADER_NAMES = ("authorization", "x-api-key", "x-goog-api-key", "anthropic-
 FAST = {"backoff": 0.01}  # keep the one retry, drop the real 0.5 s wait
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch):
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def fake():
-    with FakeProvider() as server:
-        yield server
-
 
 def openai_at(fake: FakeProvider, **kw) -> EndpointResult:
     return list_models("openai", f"{fake.url}/v1", "api_key", KEY, **{**FAST, **kw})
