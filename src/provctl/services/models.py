@@ -185,7 +185,7 @@ def _cross_family(row: ConnectionRow, model_name: str, provider: str) -> Conflic
     return Conflict(
         f"cross-family attachment: {row.ref} is of provider {row.provider}, model {model_name} "
         f"of provider {provider}",
-        hint=f"attach a {provider} connection, or change the model's provider with "
+        hint=f"attach a connection of provider {provider}, or change the model's provider with "
         "`provctl model update NAME --provider P --detach-all`",
     )
 
