@@ -247,13 +247,16 @@ def test_refresh_reads_the_key_from_the_named_variable(app_ctx, environ, fake):
 
 
 def test_refresh_follows_the_key_source_order(app_ctx, environ, fake):
-    fake.set("/v1/models", models_reply("openai", "gpt-4o"))
+    # one path per connection: the two requests run concurrently, in no fixed order
+    fake.set("/stored/v1/models", models_reply("openai", "gpt-4o"))
+    fake.set("/envfirst/v1/models", models_reply("openai", "gpt-4o"))
     environ["MY_KEY"] = KEY2
-    connect(app_ctx, "Stored", f"{fake.url}/v1", key_env="MY_KEY", key_source="keyring,env")
-    connect(app_ctx, "EnvFirst", f"{fake.url}/v1", key=KEY + "x", key_env="MY_KEY",
+    connect(app_ctx, "Stored", f"{fake.url}/stored/v1", key_env="MY_KEY", key_source="keyring,env")
+    connect(app_ctx, "EnvFirst", f"{fake.url}/envfirst/v1", key=KEY + "x", key_env="MY_KEY",
             key_source="env,keyring")
     refresh(app_ctx, ["Stored", "EnvFirst"])
-    assert [r.header("authorization") for r in fake.requests] == [f"Bearer {KEY}", f"Bearer {KEY2}"]
+    sent = {r.path.split("/")[1]: r.header("authorization") for r in fake.requests}
+    assert sent == {"stored": f"Bearer {KEY}", "envfirst": f"Bearer {KEY2}"}
 
 
 def test_refresh_reports_a_key_gone_from_the_keyring(app_ctx, keystore, fake):
