@@ -75,13 +75,14 @@ def _check_key(key: str | None) -> str | None:
     return key
 
 
-def _key_source(given: str | None, creds_key: bool, key_env: str | None) -> str:
+def _key_source(given: str | None, key_env: str | None) -> str:
+    """The allowed key sources: as given (validated), else `keyring,env` with a key variable."""
     if given is None:
         return "keyring,env" if key_env else "keyring"
     value = given.replace(" ", "")
     if value not in KEY_SOURCES:
         raise UsageError(f"invalid --key-source {given!r}", hint="use one of: " + ", ".join(KEY_SOURCES))
-    if "env" in value.split(",") and not key_env and value == "env":
+    if value == "env" and not key_env:
         raise UsageError("--key-source env needs --key-env VAR")
     return value
 
@@ -117,7 +118,7 @@ def _validate(provider: str, auth: str | None, base_url: str | None, creds: Cred
             f"{'an' if auth_type == 'api_key' else 'a'} {auth_type} connection needs a key",
             hint="pipe it with --key-stdin, type it at the prompt, or name a variable with --key-env VAR",
         )
-    source = _key_source(creds.key_source, key is not None, key_env)
+    source = _key_source(creds.key_source, key_env)
     return _Validated(fam.name, auth_type, url, key, key_env, source, expires)
 
 
@@ -403,7 +404,7 @@ def set_key(ctx: AppContext, ref: str, creds: Credentials) -> ConnectionView:
             raise UsageError("--expires-at applies to subscription connections only")
         row = uow.session.get(Connection, target.id)
         new_env = key_env if key_env is not None else row.key_env
-        source = _key_source(creds.key_source, key is not None, new_env) if (
+        source = _key_source(creds.key_source, new_env) if (
             creds.key_source is not None or key_env is not None) else row.key_source
         now = timeutil.stamp(ctx.now())
         fp = None
