@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
+from tests.support.checks import sql, assert_error
 
 STAMP = "2026-11-21T12:00:00.000000Z"
-
-
-def sql(db_path, statement, params=()):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        return conn.execute(statement, params).fetchall()
-    finally:
-        conn.close()
-
-
-def assert_error(result, code, error, hint=None):
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert lines[0] == f"Error: {error}"
-    if hint is not None:
-        assert lines[1:] == [f"Hint: {hint}"]
 
 
 def test_add_then_list(cli):

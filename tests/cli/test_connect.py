@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from provctl.keystore import MemoryKeyStore
+from tests.support.checks import assert_error
 
 KEY_A = "sk-proj-AAAAAAAAAAAAAAAAAAAAaaaa"
 KEY_B = "sk-proj-BBBBBBBBBBBBBBBBBBBBbbbb"
@@ -39,18 +40,6 @@ def view(cid, **changes):
     }
     base.update(changes)
     return base
-
-
-def assert_error(result, code, error, hint=None):
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert lines[0] == f"Error: {error}"
-    if hint is None:
-        assert len(lines) == 1 or lines[1].startswith("Hint: ")
-    else:
-        assert lines[1:] == [f"Hint: {hint}"]
-    assert "Traceback" not in result.stderr
 
 
 # ---------------------------------------------------------------- success

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
 
 from provctl import labels
 from provctl.keystore import MemoryKeyStore
+from tests.support.checks import sql, assert_error
 
 KEY_A = "sk-proj-AAAAAAAAAAAAAAAAAAAAaaaa"
 KEY_B = "sk-proj-BBBBBBBBBBBBBBBBBBBBbbbb"
@@ -18,14 +18,6 @@ LIST_KEYS = ["id", "provider", "auth_type", "label", "status", "key_hint", "base
              "attached_models", "agent", "created_at"]
 SHOW_KEYS = LIST_KEYS + ["key_env", "key_source", "credential_source", "expires_at", "connected_via", "attachments"]
 LEGACY = "99999999-0000-4000-8000-000000000001"
-
-
-def sql(db_path, statement, params=()):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        return conn.execute(statement, params).fetchall()
-    finally:
-        conn.close()
 
 
 def add_legacy(db_path, label="Default", *, agent="bot", provider="openai", cid=LEGACY):
@@ -61,16 +53,6 @@ def item(cid, **changes):
             "created_at": STAMP}
     base.update(changes)
     return base
-
-
-def assert_error(result, code, error, hint=None):
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert lines[0] == f"Error: {error}"
-    if hint is not None:
-        assert lines[1:] == [f"Hint: {hint}"]
-    assert "Traceback" not in result.stderr
 
 
 # ---------------------------------------------------------------- list

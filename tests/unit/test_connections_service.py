@@ -17,6 +17,7 @@ from provctl.keystore import MemoryKeyStore
 from provctl.secrets_meta import fingerprint, key_hint
 from provctl.services import connections
 from provctl.services.connections import Credentials
+from tests.support.checks import sql
 
 KEY_A = "sk-proj-AAAAAAAAAAAAAAAAAAAAaaaa"  # 28 characters
 KEY_B = "sk-proj-BBBBBBBBBBBBBBBBBBBBbbbb"
@@ -41,14 +42,6 @@ def db_rows(db_path, table="connections"):
 
 def db_row(db_path, cid):
     return next(r for r in db_rows(db_path) if r["id"] == cid)
-
-
-def sql(db_path, statement, params=()):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        conn.execute(statement, params)
-    finally:
-        conn.close()
 
 
 def salt_of(db_path):

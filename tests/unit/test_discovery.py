@@ -21,12 +21,12 @@ from tests.support.fakeprovider import (
     status_reply,
     text_reply,
 )
+from tests.support.checks import sql
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 KEY2 = "sk-test-OTHER-0123456789abcdef"
 STAMP = "2026-11-21T12:00:00.000000Z"  # the app_ctx clock (tests/conftest.py)
 FAST = 0.01  # backoff before the one retry
-
 
 
 def connect(ctx, label, base_url, *, provider="openai", key=KEY, key_env=None, key_source=None,
@@ -51,14 +51,6 @@ def stored(db_path):
         return conn.execute(
             "SELECT c.label, d.model_id, d.discovered_at FROM discovered_models d "
             "JOIN connections c ON c.id = d.connection_id ORDER BY c.label, d.model_id").fetchall()
-    finally:
-        conn.close()
-
-
-def sql(db_path, statement, params=()):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        conn.execute(statement, params)
     finally:
         conn.close()
 

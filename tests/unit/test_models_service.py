@@ -13,20 +13,13 @@ from provctl.services import connections, models
 from provctl.services.connections import Credentials
 
 from tests.support.rows import NOW
+from tests.support.checks import sql
 
 
 def connect(ctx, label, provider="openai", *, key=None, key_env=None, **kw):
     if key is None and key_env is None and provider != "ollama":
         key = f"sk-{provider}-{label}-" + "x" * 20
     return connections.connect(ctx, provider, label=label, creds=Credentials(key=key, key_env=key_env), **kw).connection
-
-
-def sql(db_path, statement, params=()):
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        return conn.execute(statement, params).fetchall()
-    finally:
-        conn.close()
 
 
 def order(ctx, name):
