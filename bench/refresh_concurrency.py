@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from provctl import dbfile  # noqa: E402
+from provctl.db import file as dbfile  # noqa: E402
 from provctl.context import AppContext  # noqa: E402
 from provctl.keystore import MemoryKeyStore  # noqa: E402
 from provctl.services import connections, discovery  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from provctl import dbfile
+from provctl.db import file as dbfile
 from provctl.context import AppContext
 from provctl.keystore import MemoryKeyStore
 

@@ -10,10 +10,8 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import EXIT_CODES
-from .errors_out import debug as _debug
-from .errors_out import handle  # noqa: F401  (re-exported: cli.handle)
-
-
+from .output.errors import debug as _debug
+from .output.errors import handle
 
 class ProvctlGroup(TyperGroup):
     def invoke(self, ctx):  # noqa: ANN001
@@ -72,18 +70,7 @@ def root(
 
         ctx.obj = from_options(db, user)
     else:  # a test injected a context; global options still apply
-        from .errors import UsageError
-        from .labels import clean
-
-        if db is not None and not db.strip():
-            raise UsageError("--db must not be empty", hint="give a database file, or leave --db out for the default")
-
-        if db:
-            from pathlib import Path
-
-            ctx.obj.db_path = Path(db)
-        if user is not None:
-            ctx.obj.user = clean(user, "user name")
+        ctx.obj.apply_options(db, user)
 
 
 def _register() -> None:

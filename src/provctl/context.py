@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from . import dbfile, labels, timeutil
+from .db import file as dbfile
+from .domain import labels, timeutil
 from .keystore import KeyStore
 
 
@@ -52,6 +54,15 @@ class AppContext:
         self.ensure_schema()
         return dbfile.connect_readonly(self.db_path)
 
+    @contextmanager
+    def reading(self) -> Iterator[Callable]:
+        """``execute(sql, params)`` on a read-only stdlib connection, closed afterwards."""
+        conn = self.reader()
+        try:
+            yield conn.execute
+        finally:
+            conn.close()
+
     def uow(self):
         """A unit of work (SQLModel session in one BEGIN IMMEDIATE transaction)."""
         self.ensure_schema()
@@ -66,16 +77,35 @@ class AppContext:
     def now(self) -> datetime:
         return self.clock()
 
+    def stamp(self) -> str:
+        """The current time as stored (`YYYY-MM-DDTHH:MM:SS.ffffffZ`)."""
+        return timeutil.stamp(self.clock())
 
-def from_options(db: str | None, user: str | None) -> AppContext:
-    """The context of a real run, from the global options ``--db`` / ``--user`` (else
-    PROVCTL_DB / PROVCTL_USER, else the defaults). The Typer root callback and the resolve
-    fast path in ``entry.py`` both build it here, so they accept and refuse the same values."""
+    def apply_options(self, db: str | None, user: str | None) -> None:
+        """Global options given to a context a test prepared (they still apply)."""
+        if check_db_option(db):
+            self.db_path = Path(db)
+        if user is not None:
+            self.user = labels.clean(user, "user name")
+
+
+def check_db_option(db: str | None) -> str | None:
+    """An explicit ``--db ""`` is an error (a script's empty variable must not silently mean
+    the default database)."""
     from .errors import UsageError
-    from .paths import default_user, resolve_db_path
 
     if db is not None and not db.strip():
         raise UsageError("--db must not be empty", hint="give a database file, or leave --db out for the default")
+    return db
+
+
+def from_options(db: str | None, user: str | None) -> AppContext:
+    """The context of a real run, from the global options ``--db`` / ``--user`` (else
+    PROVCTL_DB / PROVCTL_USER, else the defaults). The Typer root callback and the fast path
+    in ``entry.py`` both build it here, so they accept and refuse the same values."""
+    from .db.paths import default_user, resolve_db_path
+
+    check_db_option(db)
     # an explicit --user "" (say, an unset variable in a script) is an error, not the login name
     name = user if user is not None else default_user(None)
     return AppContext(db_path=resolve_db_path(db), user=labels.clean(name, "user name"))

@@ -5,8 +5,9 @@ The fast path takes ``[--db PATH] [--user NAME] resolve [MODEL] [--agent NAME] [
 [--format F] [--reveal]`` (``--opt=value`` forms too, each option at most once). Anything
 else — ``--probe``, ``--timeout``, ``--help``, an unknown or repeated option, ``--``, a
 second positional, an option value that looks like an option — goes to Typer, which then
-gives its own answer or usage error. Both paths build the context the same way and call
-``services.resolution.run``; errors go through ``errors_out.handle``. So for every
+gives its own answer or usage error. Both paths build the context the same way, call
+``services.resolution.resolve`` and render with ``output.resolve``; errors go through
+``output.errors.handle``. So for every
 invocation served here, stdout, stderr and the exit code are those of the Typer app
 (a test runs a matrix of invocations through both). Imports here: the standard library
 and provctl's stdlib-only modules; ``keyring`` only when the selected key is in it.
@@ -73,17 +74,17 @@ def parse_fast(args: list[str]) -> dict | None:
 
 def serve_resolve(opts: dict) -> int:
     """Run ``resolve`` without Typer; returns the exit code."""
-    from .errors_out import debug, handle
+    from .output.errors import debug, handle
 
     try:
         from .context import from_options
+        from .output import resolve as view
         from .services import resolution
 
         ctx = from_options(opts.get("--db"), opts.get("--user"))  # as the Typer root callback does
-        return resolution.run(
-            ctx, opts["model"], fmt=opts.get("--format"), json_=bool(opts.get("--json")),
-            reveal=bool(opts.get("--reveal")), agent=opts.get("--agent"),
-        )
+        form = view.resolve_format(opts.get("--format"), bool(opts.get("--json")))
+        res = resolution.resolve(ctx, opts["model"], agent=opts.get("--agent"))
+        return view.render(res, form, reveal=bool(opts.get("--reveal")))
     except KeyboardInterrupt:
         raise
     except Exception as exc:

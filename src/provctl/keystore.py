@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .errors import SecretStoreError
-from .lockfile import LockTimeout, locked
+from .db.lockfile import LockTimeout, locked
 
 SERVICE = "provctl"
 DEADLINE_S = 5.0

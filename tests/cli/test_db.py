@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from provctl import schema
+from provctl.db import revisions as schema
 from provctl.db.migrate import run_upgrade
 
 

@@ -142,7 +142,7 @@ SETUP = textwrap.dedent("""
     run("--user", "bob", "model", "add", "x", "--provider", "openai")
     from provctl.services.connections import list_connections
     from provctl.context import AppContext
-    from provctl.paths import resolve_db_path
+    from provctl.db.paths import resolve_db_path
     ctx = AppContext(db_path=resolve_db_path(None), user="alice")
     gone_id = next(v.id for v in list_connections(ctx) if v.label == "Gone")
     keyring.delete_password("provctl", gone_id)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from provctl import labels
+from provctl.domain import labels
 from provctl.keystore import MemoryKeyStore
 from tests.support.checks import sql, assert_error
 

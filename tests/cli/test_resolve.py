@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from provctl import timeutil
+from provctl.domain import timeutil
 from tests.support.rows import NOW
 
 WORK_KEY = "sk-work-" + "w" * 24 + "1111"

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from provctl import __version__, schema
+from provctl import __version__
+from provctl.db import revisions as schema
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from provctl.providers import FAMILIES
+from provctl.domain.families import FAMILIES
 from tests.support.fakeprovider import (
     FakeProvider,
     closed_port_url,

@@ -101,7 +101,7 @@ def models_body(shape: str, ids: Iterable[str], **extra: Any) -> dict[str, Any]:
 
 def models_reply(shape_or_provider: str, *ids: str, **extra: Any) -> Reply:
     """200 with ``models_body``; accepts a shape name or a provider name from FAMILIES."""
-    from provctl.providers import FAMILIES
+    from provctl.domain.families import FAMILIES
 
     fam = FAMILIES.get(shape_or_provider)
     shape = fam.shape if fam else shape_or_provider

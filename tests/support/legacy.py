@@ -11,7 +11,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from provctl.labels import fold
+from provctl.domain.labels import fold
 
 
 def dump(db_path: Path, *, skip_lift_tables: bool = False) -> list[str]:

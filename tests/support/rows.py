@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from provctl.records import ConnectionRow, ModelRow
+from provctl.domain.rows import ConnectionRow, ModelRow
 
 NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from provctl import dbfile, labels
+from provctl.db import file as dbfile
+from provctl.domain import labels
 from provctl.context import AppContext
 from provctl.errors import Conflict, NotFound, SecretStoreError, UsageError
 from provctl.keystore import MemoryKeyStore
-from provctl.secrets_meta import fingerprint, key_hint
+from provctl.domain.credentials import fingerprint, key_hint
 from provctl.services import connections
 from provctl.services.connections import Credentials
 from tests.support.checks import sql

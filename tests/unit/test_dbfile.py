@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from provctl import dbfile, schema
+from provctl.db import file as dbfile
+from provctl.db import revisions as schema
 from provctl.context import AppContext
 from provctl.db.engine import make_engine
 from provctl.errors import DatabaseError
@@ -77,7 +78,7 @@ def test_write_connections_have_foreign_keys_and_a_busy_timeout(db_path):
 def test_foreign_keys_are_enforced_on_writes(app_ctx):
     with app_ctx.uow() as uow:
         with pytest.raises(Exception, match="FOREIGN KEY"):
-            uow.run(
+            uow.driver().execute(
                 "INSERT INTO connections (id, user_id, provider, auth_type, label, label_key, enabled, "
                 "key_stored, key_source, created_at, updated_at) VALUES ('c', 'no-such-user', 'openai', "
                 "'api_key', 'x', 'x', 1, 0, 'keyring', 'T', 'T')"
@@ -98,7 +99,7 @@ def test_a_unit_of_work_takes_the_write_lock_up_front(app_ctx, db_path):
 
 def test_a_unit_of_work_without_commit_rolls_back(app_ctx, db_path):
     with app_ctx.uow() as uow:
-        uow.run("INSERT INTO users (id, name, name_key, created_at) VALUES ('u', 'x', 'x', 'T')")
+        uow.driver().execute("INSERT INTO users (id, name, name_key, created_at) VALUES ('u', 'x', 'x', 'T')")
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
     conn.close()
@@ -146,7 +147,7 @@ def test_a_folder_that_cannot_exist_is_an_os_error(tmp_path):
 _FIRST_USE = r"""
 import sys
 from pathlib import Path
-from provctl import dbfile
+from provctl.db import file as dbfile
 dbfile.ensure_schema(Path(sys.argv[1]))
 """
 
@@ -175,7 +176,7 @@ def test_parallel_first_use_is_safe(tmp_path):
 _IMPORTS = r"""
 import sys
 from pathlib import Path
-from provctl import dbfile
+from provctl.db import file as dbfile
 dbfile.ensure_schema(Path(sys.argv[1]))
 print(sorted(m for m in ("alembic", "sqlalchemy", "sqlmodel", "httpx") if m in sys.modules))
 """

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from provctl import labels
+from provctl.domain import labels
 from provctl.errors import NotFound, SecretStoreError, Unavailable, UsageError
 from provctl.keystore import MemoryKeyStore
 from provctl.services import connections, discovery
@@ -444,10 +444,11 @@ def test_models_of_an_unknown_connection_is_not_found(app_ctx):
 
 
 def _row(app_ctx, label):
-    from provctl.services.common import reading, user_rows
+    from provctl.db import read
 
-    with reading(app_ctx) as execute:
-        return next(r for r in user_rows(app_ctx, execute) if r.label_key == labels.fold(label))
+    with app_ctx.reading() as execute:
+        return next(r for r in read.user_connections(execute, app_ctx.user_key)
+                    if r.label_key == labels.fold(label))
 
 
 def test_probe_answers_ok_with_the_model_ids(app_ctx, fake):

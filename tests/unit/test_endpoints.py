@@ -21,7 +21,7 @@ from provctl.endpoints import (
     models_url,
 )
 from provctl.errors import UsageError
-from provctl.providers import FAMILIES, LOCAL
+from provctl.domain.families import FAMILIES, LOCAL
 from tests.support.fakeprovider import (
     DROP,
     FakeProvider,

@@ -15,7 +15,7 @@ from keyrings.alt.file import PlaintextKeyring
 from provctl import keystore
 from provctl.errors import SecretStoreError
 from provctl.keystore import KeyringStore, MemoryKeyStore, select_backend
-from provctl.lockfile import locked
+from provctl.db.lockfile import locked
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from provctl import labels
+from provctl.domain import labels
 from provctl.errors import Conflict, UsageError
 from provctl.services import connections
 

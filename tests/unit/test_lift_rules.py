@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from provctl.labels import MAX_LEN, fold
-from provctl.services.lift_rules import (
+from provctl.domain.labels import MAX_LEN, fold
+from provctl.domain.lift_rules import (
     KEEP,
     MERGE,
     RELABEL,

@@ -9,7 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from provctl import dbfile, schema
+from provctl.db import file as dbfile
+from provctl.db import revisions as schema
 from provctl.db import migrate
 from provctl.db.engine import make_engine
 from provctl.db.models import metadata

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from provctl import timeutil
+from provctl.domain import timeutil
 from provctl.errors import Conflict, NotFound, UsageError
 from provctl.services import connections, models
 from provctl.services.connections import Credentials

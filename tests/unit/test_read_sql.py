@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from provctl import queries
+from provctl.db import read as queries
 from provctl.db.models import metadata
 from provctl.services import resolution
 
@@ -52,8 +52,10 @@ class FakeCtx:
     def __init__(self, recorder: Recorder):
         self.recorder = recorder
 
-    def reader(self):
-        return self.recorder
+    def reading(self):
+        from contextlib import nullcontext
+
+        return nullcontext(self.recorder.execute)
 
 
 def resolve_statements(path: Path) -> list[tuple[str, tuple]]:
@@ -127,7 +129,7 @@ def test_record_fields_match_the_selected_columns():
     """ConnectionRow / ModelRow are built by position: the column lists must line up."""
     from dataclasses import fields
 
-    from provctl.records import ConnectionRow, ModelRow
+    from provctl.domain.rows import ConnectionRow, ModelRow
 
     selected = [" ".join(c.split()) for c in queries.CONNECTION_COLUMNS.split(",")]
     renamed = {"a.name": "agent_name", "v.name": "connected_via"}

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from provctl.errors import SecretStoreError, UsageError
-from provctl.services import resolution
+from provctl.domain import resolution
+from provctl.output import resolve as view
 from tests.support.rows import MODEL, NOW, row
 A = row(id="aaaaaaaa-0000-4000-8000-000000000001", label="A", label_key="a")
 B = row(id="bbbbbbbb-0000-4000-8000-000000000002", label="B", label_key="b")
@@ -132,7 +133,7 @@ def test_legacy_rows_are_never_selected_even_for_their_agent():
 
 def render(res, fmt, reveal=False):
     out, err = [], []
-    code = resolution.render(res, fmt, reveal=reveal, out=out.append, err=err.append)
+    code = view.render(res, fmt, reveal=reveal, out=out.append, err=err.append)
     return code, out, err
 
 
@@ -223,7 +224,7 @@ def test_exit_5_json_is_still_printed(capsys):
 
 @pytest.mark.parametrize("value", ["plain", "it's", "'", "a'b'c", "$HOME `id` $(id) \"q\" \\n", "ünï €", "a\nb"])
 def test_shell_quote_round_trips_through_sh(value):
-    script = f"x={resolution.shell_quote(value)}; printf %s \"$x\""
+    script = f"x={view.shell_quote(value)}; printf %s \"$x\""
     assert subprocess.run(["sh", "-c", script], capture_output=True, text=True).stdout == value
 
 
@@ -232,10 +233,10 @@ def test_shell_quote_round_trips_through_sh(value):
     ("text", False, "text"),
 ])
 def test_format_choice(fmt, json_, expected):
-    assert resolution.check_format(fmt, json_) == expected
+    assert view.resolve_format(fmt, json_) == expected
 
 
 @pytest.mark.parametrize(("fmt", "json_"), [("yaml", False), ("env", True), ("text", True), ("JSON", False)])
 def test_bad_format_is_a_usage_error(fmt, json_):
     with pytest.raises(UsageError):
-        resolution.check_format(fmt, json_)
+        view.resolve_format(fmt, json_)

@@ -17,7 +17,7 @@ ExpiresOpt = Annotated[Optional[str], typer.Option("--expires-at", metavar="TS",
 TimeoutOpt = Annotated[float, typer.Option("--timeout", metavar="S", min=0.1, help="Read timeout for provider endpoints, in seconds.")]
 
 
-def read_key(key_stdin: bool, *, prompt: bool) -> str | None:
+def key_from_input(key_stdin: bool, *, prompt: bool) -> str | None:
     """The secret from stdin (--key-stdin) or a hidden prompt on a terminal; never from argv."""
     if key_stdin:
         if sys.stdin is None or sys.stdin.isatty():
@@ -28,7 +28,3 @@ def read_key(key_stdin: bool, *, prompt: bool) -> str | None:
 
         return getpass.getpass("Key (input hidden): ")
     return None
-
-
-def ctx_obj(ctx: typer.Context):
-    return ctx.obj

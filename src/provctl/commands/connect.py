@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import output
-from ._common import ExpiresOpt, JsonOpt, KeyEnvOpt, KeySourceOpt, KeyStdinOpt, TimeoutOpt, read_key
+from ._common import ExpiresOpt, JsonOpt, KeyEnvOpt, KeySourceOpt, KeyStdinOpt, TimeoutOpt, key_from_input
 
 
 def connect(
@@ -35,12 +35,12 @@ def connect(
       provctl connect ollama --label Laptop
       provctl connect openai-compatible --base-url http://127.0.0.1:8000/v1 --auth local
     """
-    from ..providers import family
+    from ..domain.credentials import needs_key
+    from ..domain.families import family
     from ..services import connections
 
-    fam = family(provider)
-    needs_key = (auth or fam.default_auth) != "local" and key_env is None
-    key = read_key(key_stdin, prompt=needs_key)
+    prompt = needs_key(auth or family(provider).default_auth) and key_env is None
+    key = key_from_input(key_stdin, prompt=prompt)
     verifier = None
     if verify:
         from ..services.discovery import verifier_for

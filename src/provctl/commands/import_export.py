@@ -8,7 +8,7 @@ import typer
 
 from .. import output
 from ._common import JsonOpt
-from ._progress import progress_bar
+from ..output.progress import progress_bar
 
 
 def import_cmd(
@@ -31,10 +31,10 @@ def import_cmd(
       provctl import inventory.json --dry-run
       provctl export --output inventory.json && provctl --db new.db import inventory.json
     """
-    from ..services import importexport
+    from ..services import import_export
 
     with progress_bar("Importing") as progress:
-        result = importexport.import_file(ctx.obj, file, agent=agent, dry_run=dry_run, progress=progress)
+        result = import_export.import_file(ctx.obj, file, agent=agent, dry_run=dry_run, progress=progress)
     for note in result.notes:
         output.note(note)
     if json_:
@@ -78,22 +78,16 @@ def export_cmd(
     """
     import json
 
-    from ..errors import UsageError
-    from ..services import importexport
+    from ..services import import_export
 
-    inventory = importexport.export(ctx.obj)
+    inventory = import_export.export(ctx.obj)
     for warning in inventory.warnings:
         output.warn(warning)
     if output_file is None:
         output.emit_json(inventory)
         return
-    text = json.dumps(inventory.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    try:
-        with open(output_file, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}",
-                         hint="check the path and its permissions") from None
+    with output.destination(output_file) as write:
+        write([json.dumps(inventory.to_dict(), indent=2, ensure_ascii=False) + "\n"])
     output.note(f"Exported {len(inventory.connections)} connection(s) and {len(inventory.models)} "
                 f"model(s) to {output_file}.")
 

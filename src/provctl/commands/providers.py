@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import output
-from ._common import ExpiresOpt, JsonOpt, KeyEnvOpt, KeySourceOpt, KeyStdinOpt, read_key
+from ._common import ExpiresOpt, JsonOpt, KeyEnvOpt, KeySourceOpt, KeyStdinOpt, key_from_input
 
 app = typer.Typer(help="List, inspect and change connections.", no_args_is_help=True)
 
@@ -137,7 +137,7 @@ def providers_set_key(
     from ..services import connections
 
     nothing_else = key_env is None and key_source is None and expires_at is None
-    key = read_key(key_stdin, prompt=nothing_else)
+    key = key_from_input(key_stdin, prompt=nothing_else)
     view = connections.set_key(
         ctx.obj, ref,
         connections.Credentials(key=key, key_env=key_env, key_source=key_source, expires_at=expires_at),
@@ -175,7 +175,7 @@ def providers_remove(
 # ---------------------------------------------------------------- model discovery (SPEC §7)
 
 from ._common import TimeoutOpt  # noqa: E402  (kept with the commands that use it)
-from ._progress import progress_bar  # noqa: E402
+from ..output.progress import progress_bar  # noqa: E402
 
 
 @app.command("refresh")

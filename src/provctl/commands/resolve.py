@@ -1,7 +1,8 @@
 """`provctl resolve`: the first usable connection of a model's priority list.
 
 The console script usually serves this command without Typer (``entry.py``'s fast path);
-both paths call ``services.resolution.run``, so they print the same thing.
+both paths call ``services.resolution.resolve`` and ``output.resolve.render``, so they print
+the same thing.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def resolve(
       eval "$(provctl resolve gpt-4o --format env)"
       provctl resolve --probe --timeout 5
     """
+    from ..output import resolve as view
     from ..services import resolution
 
+    form = view.resolve_format(format_, json_)
     probe_fn = None
     if probe:
         try:
@@ -45,8 +48,8 @@ def resolve(
             from ..errors import UsageError
 
             raise UsageError("--probe is not available in this build (no provider discovery)") from None
-    code = resolution.run(ctx.obj, model, fmt=format_, json_=json_, reveal=reveal, agent=agent,
-                          probe=probe_fn, timeout=timeout)
+    res = resolution.resolve(ctx.obj, model, agent=agent, probe=probe_fn, timeout=timeout)
+    code = view.render(res, form, reveal=reveal)
     if code:
         raise typer.Exit(code)
 

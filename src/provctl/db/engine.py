@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-BUSY_TIMEOUT_S = 30.0
+from .file import BUSY_TIMEOUT_S
 
 
 def configure_dbapi(dbapi_conn) -> None:

@@ -34,16 +34,12 @@ class UnitOfWork:
         self.session.commit()
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Iterable[tuple]:
-        """Run plain SQL inside this transaction (the shared read queries use it)."""
+        """Run a read statement inside this transaction (``db.read``'s functions take it)."""
         assert self.session is not None
         return self.session.connection().exec_driver_sql(sql, params or None).all()
 
-    def run(self, sql: str, params: Sequence[Any] | dict = ()) -> int:
-        """Run a plain SQL statement that returns no rows; the affected row count."""
+    def driver(self):
+        """The stdlib sqlite3 connection inside this transaction, for ``db.lift``'s bulk
+        statements (no per-row SQLAlchemy objects; executemany takes a generator)."""
         assert self.session is not None
-        return self.session.connection().exec_driver_sql(sql, params or None).rowcount
-
-    def executemany(self, sql: str, rows: list) -> None:
-        assert self.session is not None
-        if rows:
-            self.session.connection().exec_driver_sql(sql, rows)
+        return self.session.connection().connection.driver_connection

@@ -31,7 +31,7 @@ import httpx
 
 from .. import __version__
 from ..errors import UsageError
-from ..providers import effective_base_url, family
+from ..domain.families import effective_base_url, family
 from .adapters import SHAPES, ShapeError, auth_headers
 
 __all__ = [

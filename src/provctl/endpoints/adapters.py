@@ -1,6 +1,6 @@
 """Per-family adapters for the models endpoint (SPEC §4, §7). Pure: no I/O, no httpx.
 
-A family row in ``provctl.providers.FAMILIES`` names an ``auth_style`` and a response
+A family row in ``domain.families.FAMILIES`` names an ``auth_style`` and a response
 ``shape``; this module maps each to a tiny function. Adding a family whose style and
 shape already exist needs no code here; a new shape is one ``Shape`` entry.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..providers import LOCAL
+from ..domain.families import LOCAL
 
 ANTHROPIC_VERSION = "2023-06-01"
 

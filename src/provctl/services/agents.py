@@ -4,66 +4,63 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import labels, queries
 from ..context import AppContext
-from ..errors import Conflict, NotFound
-from .common import ensure_user, find_agent, reading
+from ..db import read
+from ..domain import labels
+from ..errors import Conflict
+from .common import agent_by_name
+from .views import JsonFields
 
 
 @dataclass(frozen=True)
-class AgentView:
+class AgentView(JsonFields):
     id: str
     name: str
     display_name: str | None
     created_at: str
     legacy_connections: int
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "display_name": self.display_name,
-            "legacy_connections": self.legacy_connections,
-            "created_at": self.created_at,
-        }
+    JSON = ("id", "name", "display_name", "legacy_connections", "created_at")
 
 
 def _view(execute, uid: str, agent_id: str) -> AgentView:
-    return next(AgentView(*row) for row in queries.agents(execute, uid) if row[0] == agent_id)
+    return next(AgentView(*row) for row in read.agents(execute, uid) if row[0] == agent_id)
 
 
 def add(ctx: AppContext, name: str, display_name: str | None = None) -> AgentView:
+    from ..db import write
+
     clean = labels.clean(name, "agent name")
     shown = labels.clean(display_name, "display name") if display_name is not None else None
+    now = ctx.stamp()
     with ctx.uow() as uow:
-        uid = ensure_user(ctx, uow)
-        if find_agent(uow, uid, clean):
+        uid = write.ensure_user(uow, ctx.user, ctx.user_key, now)
+        name_key = labels.fold(clean)
+        if read.find_agent(uow.execute, uid, name_key):
             raise Conflict(f"agent {clean!r} already exists", hint="agent names are unique per user (case-insensitive)")
-        from .common import ensure_agent
-
-        aid = ensure_agent(uow, uid, clean, shown)
+        aid = write.ensure_agent(uow, uid, clean, name_key, now, display_name=shown)
         uow.commit()
         return _view(uow.execute, uid, aid)
 
 
 def list_agents(ctx: AppContext) -> list[AgentView]:
-    with reading(ctx) as execute:
-        uid = queries.user_id(execute, ctx.user_key)
-        return [AgentView(*row) for row in queries.agents(execute, uid)] if uid else []
+    with ctx.reading() as execute:
+        uid = read.user_id(execute, ctx.user_key)
+        return [AgentView(*row) for row in read.agents(execute, uid)] if uid else []
 
 
 def remove(ctx: AppContext, name: str) -> AgentView:
+    from ..db import write
+
     with ctx.uow() as uow:
-        uid = queries.user_id(uow.execute, ctx.user_key)
-        found = find_agent(uow, uid, name) if uid else None
-        if not found:
-            raise NotFound(f"no agent named {name.strip()!r}", hint="see `provctl agent list`")
+        uid = read.user_id(uow.execute, ctx.user_key)
+        found = agent_by_name(uow.execute, uid, name)
         view = _view(uow.execute, uid, found[0])
         if view.legacy_connections:
             raise Conflict(
                 f"agent {view.name!r} owns {view.legacy_connections} legacy connection(s)",
                 hint="lift them first with `provctl migrate-lift`, or remove them with `provctl providers remove`",
             )
-        uow.run("DELETE FROM agents WHERE id = ?", (found[0],))
+        write.delete_agent(uow, found[0])
         uow.commit()
         return view

@@ -25,13 +25,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from .. import refs as refmod
-from .. import timeutil, usable
 from ..context import AppContext
+from ..db import read
+from ..domain import refs as refmod
+from ..domain.credentials import lookup_key, needs_key
+from ..domain.rows import ConnectionRow, full_ref
 from ..errors import SecretStoreError, Unavailable, UsageError
-from ..providers import LOCAL
-from ..records import ConnectionRow
-from .common import reading, user_rows
+from .views import JsonFields
 
 if TYPE_CHECKING:  # only for annotations: importing endpoints imports httpx
     from ..endpoints import EndpointResult
@@ -47,7 +47,7 @@ ERROR = "error"
 
 
 @dataclass(frozen=True)
-class RefreshResult:
+class RefreshResult(JsonFields):
     """One line of ``providers refresh`` (JSON: ``{id, label, result, models, detail}``)."""
 
     id: str
@@ -58,33 +58,25 @@ class RefreshResult:
     models: int | None  # number of ids discovered; None unless ok
     detail: str | None
 
+    JSON = ("id", "label", "result", "models", "detail")
+
     @property
     def ref(self) -> str:
-        return f"{self.provider}/{self.auth_type}/{self.label}"
+        return full_ref(self.provider, self.auth_type, self.label)
 
     @property
     def ok(self) -> bool:
         return self.result == OK
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "result": self.result,
-            "models": self.models,
-            "detail": self.detail,
-        }
-
 
 @dataclass(frozen=True)
-class DiscoveredModel:
+class DiscoveredModel(JsonFields):
     """One line of ``providers models`` (JSON: ``{id, discovered_at}``)."""
 
     id: str
     discovered_at: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "discovered_at": self.discovered_at}
+    JSON = ("id", "discovered_at")
 
 
 # ---------------------------------------------------------------- credentials
@@ -92,7 +84,7 @@ class DiscoveredModel:
 
 @dataclass
 class _KeyReader:
-    """Reads keys for one batch with ``usable.read_key``; once the keyring has hung past its
+    """Reads keys for one batch with ``credentials.lookup_key``; once the keyring has hung past its
     deadline it is not asked again in this batch (one 5 s wait, not one per connection)."""
 
     ctx: AppContext
@@ -112,7 +104,7 @@ class _KeyReader:
     def read(self, row: ConnectionRow) -> tuple[str | None, str | None]:
         """(key, None) when a source supplied one; (None, reason code) when none did.
         ``local`` connections: (None, None)."""
-        found = usable.read_key(row, self.ctx.environ, self._keyring_get)
+        found = lookup_key(row, self.ctx.environ, self._keyring_get)
         return found.key, found.reason
 
 
@@ -128,7 +120,7 @@ def verifier_for(timeout: float) -> Callable[[str, str | None, str, str | None],
     """
 
     def verify(provider: str, base_url: str | None, auth_type: str, key: str | None) -> None:
-        if auth_type != LOCAL and not key:
+        if needs_key(auth_type) and not key:
             raise UsageError(
                 "--verify needs the key itself; connect never reads the --key-env variable",
                 hint="pipe the key with --key-stdin (or type it at the prompt), or connect "
@@ -231,8 +223,8 @@ def refresh(
         raise UsageError("name the connections to refresh, or pass --all",
                          hint="e.g. `provctl providers refresh openai/Work`, or `--all` for every "
                          "enabled user-level connection")
-    with reading(ctx) as execute:
-        rows = user_rows(ctx, execute)
+    with ctx.reading() as execute:
+        rows = read.user_connections(execute, ctx.user_key)
     targets = _targets(rows, names, all_)
     total = len(targets)
     if on_start is not None:
@@ -298,19 +290,10 @@ def refresh(
 def _store(ctx: AppContext, model_ids: dict[str, tuple[str, ...]]) -> set[str]:
     """Replace the discovered ids of each connection in ``model_ids``, in one transaction.
     Returns the ids of connections that no longer exist (removed meanwhile; not stored)."""
-    stamp = timeutil.stamp(ctx.now())
-    present: set[str] = set()
+    from ..db import write
+
     with ctx.uow() as uow:
-        for cid in model_ids:
-            if not uow.execute("SELECT 1 FROM connections WHERE id = ?", (cid,)):
-                continue
-            present.add(cid)
-            uow.run("DELETE FROM discovered_models WHERE connection_id = ?", (cid,))
-            uow.executemany(
-                "INSERT INTO discovered_models (connection_id, model_id, discovered_at) "
-                "VALUES (?, ?, ?)",
-                [(cid, model, stamp) for model in model_ids[cid]],
-            )
+        present = write.replace_discovered(uow, model_ids, ctx.stamp())
         uow.commit()
     return set(model_ids) - present
 
@@ -320,11 +303,6 @@ def _store(ctx: AppContext, model_ids: dict[str, tuple[str, ...]]) -> set[str]:
 
 def models(ctx: AppContext, ref: str) -> list[DiscoveredModel]:
     """The discovered model ids of one connection, sorted by id (no network)."""
-    with reading(ctx) as execute:
-        row = refmod.pick(user_rows(ctx, execute), ref)
-        found = execute(
-            "SELECT model_id, discovered_at FROM discovered_models WHERE connection_id = ? "
-            "ORDER BY model_id",
-            (row.id,),
-        )
-        return [DiscoveredModel(model, at) for model, at in found]
+    with ctx.reading() as execute:
+        row = refmod.pick(read.user_connections(execute, ctx.user_key), ref)
+        return [DiscoveredModel(model, at) for model, at in read.discovered_models(execute, row.id)]

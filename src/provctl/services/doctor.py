@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import dbfile, queries, schema, usable
 from ..context import AppContext
+from ..db import file as dbfile
+from ..db import read, revisions
+from ..domain import usability
+from ..domain.rows import legacy_suffix
 from ..errors import ProvctlError, SecretStoreError
 from ..keystore import is_plaintext
-from .common import reading, user_rows
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,11 @@ class DoctorReport:
 
 def _schema(ctx: AppContext) -> Check:
     current = dbfile.stamped_revision(ctx.db_path)
-    return Check("schema", current == schema.HEAD, f"revision {current}, head {schema.HEAD}")
+    return Check("schema", current == revisions.HEAD, f"revision {current}, head {revisions.HEAD}")
 
 
 def _integrity(execute) -> Check:
-    rows = [r[0] for r in execute("PRAGMA integrity_check", ())]
+    rows = read.integrity_check(execute)
     return Check("integrity", rows == ["ok"], "PRAGMA integrity_check: " + ", ".join(rows[:5]))
 
 
@@ -61,23 +63,14 @@ def run(ctx: AppContext, *, fix: bool = False) -> DoctorReport:
     ctx.ensure_schema()  # like every command: create or upgrade on first use
     checks.append(_schema(ctx))
     keyring_check, keyring_ok = _keyring(ctx)
-    with reading(ctx) as execute:
+    with ctx.reading() as execute:
         checks.append(_integrity(execute))
         checks.append(keyring_check)
-        rows = user_rows(ctx, execute)
-        uid = queries.user_id(execute, ctx.user_key)
-        undo_keys = [cid for (cid,) in execute(
-            "SELECT r.connection_id FROM lift_run_rows r JOIN lift_runs l ON l.id = r.run_id "
-            "WHERE r.action = 'merge' AND l.undone_at IS NULL", ())]
-        models = list(execute(
-            "SELECT id, name, provider, enabled FROM models WHERE user_id = ? ORDER BY name_key", (uid,)
-        )) if uid else []
-        attached = {}
-        for model_id, cid in execute(
-            "SELECT t.model_id, t.connection_id FROM attachments t JOIN models m ON m.id = t.model_id "
-            "WHERE m.user_id = ? ORDER BY t.model_id, t.priority", (uid,)
-        ) if uid else []:
-            attached.setdefault(model_id, []).append(cid)
+        uid = read.user_id(execute, ctx.user_key)
+        rows = read.connections(execute, uid) if uid else []
+        undo_keys = read.lift_undo_key_ids(execute)
+        models = read.models(execute, uid) if uid else []
+        lists = read.attached_by_model(execute, uid) if uid else {}
 
     missing: list = []
     if keyring_ok:
@@ -92,30 +85,27 @@ def run(ctx: AppContext, *, fix: bool = False) -> DoctorReport:
     checks.append(Check("secrets", not missing,
                         f"{len(missing)} connection(s) whose key is missing from the keyring"
                         if missing else "every stored key is in the keyring",
-                        [r.ref + (f" (agent {r.agent_name})" if r.agent_id else "") for r in missing]))
+                        [r.ref + legacy_suffix(r.agent_name if r.agent_id else None) for r in missing]))
     checks.append(Check("lift undo keys", True,
                         f"{len(undo_keys)} keyring entr{'y' if len(undo_keys) == 1 else 'ies'} kept only "
                         "for a lift's --undo", undo_keys))
     legacy = [r for r in rows if r.agent_id]
     checks.append(Check("legacy", not legacy,
                         f"{len(legacy)} legacy connection(s) awaiting `provctl migrate-lift`" if legacy
-                        else "no legacy connections", [f"{r.ref} (agent {r.agent_name})" for r in legacy]))
-    by_id = {r.id: r for r in rows}
-    now = ctx.now()
+                        else "no legacy connections", [r.ref + legacy_suffix(r.agent_name) for r in legacy]))
     unusable = [
-        name for model_id, name, provider, enabled in models
-        if enabled and not any(
-            cid in by_id and usable.usability(by_id[cid], now=now, environ=ctx.environ, model_provider=provider) is None
-            for cid in attached.get(model_id, [])
-        )
+        m.name for m in models
+        if m.enabled and usability.first_usable((r for _, r in lists.get(m.id, ())), m.provider,
+                                                now=ctx.now(), environ=ctx.environ) is None
     ]
     checks.append(Check("models", not unusable,
                         f"{len(unusable)} enabled model(s) with no usable connection" if unusable
                         else "every enabled model has a usable connection", unusable))
     if fix and missing:
+        from ..db import write
+
         with ctx.uow() as uow:
-            uow.executemany("UPDATE connections SET key_stored = 0, key_hint = NULL, key_fingerprint = NULL "
-                            "WHERE id = ?", [(r.id,) for r in missing])
+            write.forget_keys(uow, [r.id for r in missing])
             uow.commit()
         fixed.append(f"forgot the missing keys of {len(missing)} connection(s); give them a key with "
                      "`provctl providers set-key`")

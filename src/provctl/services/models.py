@@ -12,17 +12,18 @@ with the model's provider, by stored state: no keyring reads, no probes.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
-from .. import labels, queries, refs, timeutil, usable
 from ..context import AppContext
+from ..db import read
+from ..domain import labels, priorities, refs, usability
+from ..domain.credentials import NO_KEY
+from ..domain.families import family
+from ..domain.rows import ConnectionRow, ModelRow, full_ref, new_id
 from ..errors import Conflict, NotFound, UsageError
-from ..providers import family
-from ..records import ConnectionRow, ModelRow
-from . import priorities
-from .common import ensure_user, new_id, reading, user_rows
+from .common import model_by_name
+from .views import JsonFields
 
 UPSTREAM_MAX = 200
 
@@ -31,7 +32,7 @@ UPSTREAM_MAX = 200
 
 
 @dataclass(frozen=True)
-class AttachedView:
+class AttachedView(JsonFields):
     """One connection of a model's priority list, with its status badge."""
 
     priority: int
@@ -43,64 +44,41 @@ class AttachedView:
     key_hint: str | None
     agent: str | None  # a legacy row's agent (not in the JSON: the status says `legacy`)
 
+    JSON = ("priority", "id", "provider", "auth_type", "label", "status", "key_hint")
+
     @property
     def ref(self) -> str:
-        return f"{self.provider}/{self.auth_type}/{self.label}"
-
-    def to_dict(self) -> dict:
-        return {
-            "priority": self.priority,
-            "id": self.id,
-            "provider": self.provider,
-            "auth_type": self.auth_type,
-            "label": self.label,
-            "status": self.status,
-            "key_hint": self.key_hint,
-        }
+        return full_ref(self.provider, self.auth_type, self.label)
 
 
 @dataclass(frozen=True)
-class ModelDetail:
+class ModelInfo(JsonFields):
+    """What every model shape starts with."""
+
     name: str
     provider: str
     upstream_model: str
     enabled: bool
     default: bool
-    connections: tuple[AttachedView, ...]
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "provider": self.provider,
-            "upstream_model": self.upstream_model,
-            "enabled": self.enabled,
-            "default": self.default,
-            "connections": [c.to_dict() for c in self.connections],
-        }
+    JSON = ("name", "provider", "upstream_model", "enabled", "default")
 
 
 @dataclass(frozen=True)
-class ModelSummary:
-    name: str
-    provider: str
-    upstream_model: str
-    enabled: bool
-    default: bool
-    connections: int
-    would_select: str | None  # label of what resolve would pick now (stored state)
-    would_select_id: str | None
+class ModelDetail(ModelInfo):
+    connections: tuple[AttachedView, ...] = ()
 
     def to_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "provider": self.provider,
-            "upstream_model": self.upstream_model,
-            "enabled": self.enabled,
-            "default": self.default,
-            "connections": self.connections,
-            "would_select": self.would_select,
-            "would_select_id": self.would_select_id,
-        }
+        return {**super().to_dict(), "connections": [c.to_dict() for c in self.connections]}
+
+
+@dataclass(frozen=True)
+class ModelSummary(ModelInfo):
+    connections: int = 0
+    would_select: str | None = None  # label of what resolve would pick now (stored state)
+    would_select_id: str | None = None
+
+    JSON = ModelInfo.JSON + ("connections", "would_select", "would_select_id")
 
 
 @dataclass(frozen=True)
@@ -126,13 +104,13 @@ class ModelChange:
 
 
 def _status(row: ConnectionRow, model_provider: str, ctx: AppContext) -> str | None:
-    return usable.usability(row, now=ctx.now(), environ=ctx.environ, model_provider=model_provider)
+    return usability.usability(row, now=ctx.now(), environ=ctx.environ, model_provider=model_provider)
 
 
 def _attached_view(priority: int, row: ConnectionRow, model: ModelRow, ctx: AppContext) -> AttachedView:
     return AttachedView(
         priority=priority, id=row.id, provider=row.provider, auth_type=row.auth_type,
-        label=row.label, status=_status(row, model.provider, ctx) or usable.ACTIVE,
+        label=row.label, status=_status(row, model.provider, ctx) or usability.ACTIVE,
         key_hint=row.key_hint, agent=row.agent_name,
     )
 
@@ -141,27 +119,12 @@ def _detail(ctx: AppContext, execute, model: ModelRow) -> ModelDetail:
     return ModelDetail(
         name=model.name, provider=model.provider, upstream_model=model.upstream,
         enabled=model.enabled, default=model.is_default,
-        connections=tuple(_attached_view(p, r, model, ctx) for p, r in queries.attached(execute, model.id)),
+        connections=tuple(_attached_view(p, r, model, ctx) for p, r in read.attached(execute, model.id)),
     )
 
 
-def _not_found(name: str) -> NotFound:
-    return NotFound(f"no model named {name.strip()!r}",
-                    hint="see `provctl model list`; add one with `provctl model add NAME --provider P`")
-
-
-def _model(ctx: AppContext, execute, name: str) -> tuple[str, ModelRow]:
-    """(user id, model) for NAME, or NotFound."""
-    key = labels.fold(labels.clean(name, "model name"))
-    uid = queries.user_id(execute, ctx.user_key)
-    found = queries.model(execute, uid, key) if uid else None
-    if found is None:
-        raise _not_found(name)
-    return uid, found
-
-
 def _reload(execute, model: ModelRow) -> ModelRow:
-    fresh = queries.model(execute, model.user_id, model.name_key)
+    fresh = read.model(execute, model.user_id, model.name_key)
     assert fresh is not None
     return fresh
 
@@ -175,9 +138,7 @@ def _check_upstream(value: str | None) -> str | None:
         return None
     if len(text) > UPSTREAM_MAX:
         raise UsageError(f"upstream model id is {len(text)} characters long; the limit is {UPSTREAM_MAX}")
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" or ch in labels._BIDI:
-            raise UsageError(f"upstream model id contains a control character (U+{ord(ch):04X})")
+    labels.check_chars(text, "upstream model id")
     return text
 
 
@@ -192,42 +153,35 @@ def _cross_family(row: ConnectionRow, model_name: str, provider: str) -> Conflic
 
 def _skip_warning(row: ConnectionRow, reason: str) -> str:
     what = {
-        usable.DISABLED: "it is disabled; resolve will skip it until it is enabled "
+        usability.DISABLED: "it is disabled; resolve will skip it until it is enabled "
         f"(`provctl providers enable {row.ref}`)",
-        usable.LEGACY: f"it is a legacy connection of agent {row.agent_name}; resolve will skip it "
+        usability.LEGACY: f"it is a legacy connection of agent {row.agent_name}; resolve will skip it "
         "until it is lifted (`provctl migrate-lift`)",
-        usable.NO_KEY: "it has no key; resolve will skip it until it has one "
+        NO_KEY: "it has no key; resolve will skip it until it has one "
         "(`provctl providers set-key`)",
-        usable.EXPIRED: "its token has expired; resolve will skip it until it is renewed "
+        usability.EXPIRED: "its token has expired; resolve will skip it until it is renewed "
         "(`provctl providers set-key --expires-at`)",
     }.get(reason, f"resolve will skip it ({reason})")
     return f"{row.ref} is attached, but {what}."
-
-
-def _set_default(uow, model_id: str, uid: str) -> None:
-    """Make ``model_id`` the user's default; the previous default is cleared first, in the
-    same transaction (the partial unique index allows one default per user)."""
-    uow.run("UPDATE models SET is_default = 0 WHERE user_id = ? AND is_default = 1 AND id <> ?",
-            (uid, model_id))
-    uow.run("UPDATE models SET is_default = 1 WHERE id = ?", (model_id,))
 
 
 # ---------------------------------------------------------------- reads
 
 
 def list_models(ctx: AppContext) -> list[ModelSummary]:
-    with reading(ctx) as execute:
-        uid = queries.user_id(execute, ctx.user_key)
+    with ctx.reading() as execute:
+        uid = read.user_id(execute, ctx.user_key)
         if uid is None:
             return []
-        models = queries.models(execute, uid)
-        lists = queries.attached_by_model(execute, uid)
+        models = read.models(execute, uid)
+        lists = read.attached_by_model(execute, uid)
     out = []
     for m in models:
         attached = lists.get(m.id, [])
         pick = None
         if m.enabled:
-            pick = next((r for _, r in attached if _status(r, m.provider, ctx) is None), None)
+            pick = usability.first_usable((r for _, r in attached), m.provider, now=ctx.now(),
+                                          environ=ctx.environ)
         out.append(ModelSummary(
             name=m.name, provider=m.provider, upstream_model=m.upstream, enabled=m.enabled,
             default=m.is_default, connections=len(attached),
@@ -237,9 +191,8 @@ def list_models(ctx: AppContext) -> list[ModelSummary]:
 
 
 def show(ctx: AppContext, name: str) -> ModelDetail:
-    with reading(ctx) as execute:
-        _uid, model = _model(ctx, execute, name)
-        return _detail(ctx, execute, model)
+    with ctx.reading() as execute:
+        return _detail(ctx, execute, model_by_name(execute, ctx.user_key, name))
 
 
 # ---------------------------------------------------------------- writes
@@ -249,13 +202,16 @@ def add(ctx: AppContext, name: str, *, provider: str, upstream: str | None = Non
         attach: Sequence[str] = (), default: bool = False) -> ModelChange:
     """Create a model. With ``attach``: those connections in that order. Without: the oldest
     user-level connection of the family that is usable by its stored state, or none."""
+    from ..db import write
+
     clean = labels.clean(name, "model name")
     fam = family(provider)
     upstream_id = _check_upstream(upstream)
+    now = ctx.stamp()
     with ctx.uow() as uow:
-        uid = ensure_user(ctx, uow)
-        key = labels.fold(clean)
-        existing = queries.model(uow.execute, uid, key)
+        uid = write.ensure_user(uow, ctx.user, ctx.user_key, now)
+        name_key = labels.fold(clean)
+        existing = read.model(uow.execute, uid, name_key)
         if existing is not None:
             raise Conflict(f"model {existing.name} already exists",
                            hint="model names are unique per user (case-insensitive); change it with "
@@ -263,7 +219,7 @@ def add(ctx: AppContext, name: str, *, provider: str, upstream: str | None = Non
         chosen: list[ConnectionRow] = []
         warnings: list[str] = []
         if attach:
-            rows = user_rows(ctx, uow.execute)
+            rows = read.connections(uow.execute, uid)
             for ref in attach:
                 row = refs.pick(rows, ref)
                 if row.provider != fam.name:
@@ -276,20 +232,19 @@ def add(ctx: AppContext, name: str, *, provider: str, upstream: str | None = Non
                 if reason is not None:
                     warnings.append(_skip_warning(row, reason))
         else:
-            auto = next((r for r in queries.connections_oldest_first(uow.execute, uid, fam.name)
-                         if _status(r, fam.name, ctx) is None), None)
+            auto = usability.first_usable(read.connections_oldest_first(uow.execute, uid, fam.name),
+                                          fam.name, now=ctx.now(), environ=ctx.environ)
             if auto is not None:
                 chosen.append(auto)
         model_id = new_id()
-        uow.run(
-            "INSERT INTO models (id, user_id, name, name_key, provider, upstream_model, enabled, "
-            "is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, 0, ?)",
-            (model_id, uid, clean, key, fam.name, upstream_id, timeutil.stamp(ctx.now())),
-        )
+        write.insert_models(uow, [{
+            "id": model_id, "user_id": uid, "name": clean, "name_key": name_key, "provider": fam.name,
+            "upstream_model": upstream_id, "enabled": True, "is_default": False, "created_at": now,
+        }])
         if default:
-            _set_default(uow, model_id, uid)
-        priorities.rewrite(uow, model_id, [r.id for r in chosen])
-        model = queries.model(uow.execute, uid, key)
+            write.set_default_model(uow, uid, model_id)
+        write.rewrite_priorities(uow, {model_id: [r.id for r in chosen]})
+        model = read.model(uow.execute, uid, name_key)
         assert model is not None
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
@@ -301,10 +256,12 @@ def add(ctx: AppContext, name: str, *, provider: str, upstream: str | None = Non
 
 def attach(ctx: AppContext, name: str, ref: str, *, priority: int | None = None) -> ModelChange:
     """Insert a connection at ``priority`` (1 ≤ N ≤ count+1, shifting the rest down), or append."""
+    from ..db import write
+
     with ctx.uow() as uow:
-        uid, model = _model(ctx, uow.execute, name)
-        row = refs.pick(user_rows(ctx, uow.execute), ref)
-        current = priorities.ordered(uow, model.id)
+        model = model_by_name(uow.execute, ctx.user_key, name)
+        row = refs.pick(read.user_connections(uow.execute, ctx.user_key), ref)
+        current = read.attached_ids(uow.execute, model.id)
         if row.id in current:
             raise Conflict(
                 f"{row.ref} is already attached to {model.name} at priority {current.index(row.id) + 1}",
@@ -318,8 +275,7 @@ def attach(ctx: AppContext, name: str, ref: str, *, priority: int | None = None)
                 f"priority {priority} is out of range for {model.name}",
                 hint=f"{model.name} has {len(current)} connection(s): use 1–{len(current) + 1}",
             )
-        current.insert(position - 1, row.id)
-        priorities.rewrite(uow, model.id, current)
+        write.rewrite_priorities(uow, {model.id: priorities.insert_at(current, row.id, position)})
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
     reason = _status(row, model.provider, ctx)
@@ -328,14 +284,16 @@ def attach(ctx: AppContext, name: str, ref: str, *, priority: int | None = None)
 
 def detach(ctx: AppContext, name: str, ref: str) -> ModelChange:
     """Remove a connection from the list and close the gap."""
+    from ..db import write
+
     with ctx.uow() as uow:
-        uid, model = _model(ctx, uow.execute, name)
-        row = refs.pick(user_rows(ctx, uow.execute), ref)
-        current = priorities.ordered(uow, model.id)
+        model = model_by_name(uow.execute, ctx.user_key, name)
+        row = refs.pick(read.user_connections(uow.execute, ctx.user_key), ref)
+        current = read.attached_ids(uow.execute, model.id)
         if row.id not in current:
             raise NotFound(f"{row.ref} is not attached to {model.name}",
                            hint=f"see `provctl model show {model.name}`")
-        priorities.rewrite(uow, model.id, [cid for cid in current if cid != row.id])
+        write.rewrite_priorities(uow, {model.id: priorities.without(current, row.id)})
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
     warnings = () if detail.connections else (
@@ -345,33 +303,22 @@ def detach(ctx: AppContext, name: str, ref: str) -> ModelChange:
 
 def reorder(ctx: AppContext, name: str, new_order: Sequence[str]) -> ModelChange:
     """Replace the order with ``new_order``: every attached connection exactly once."""
-    with ctx.uow() as uow:
-        uid, model = _model(ctx, uow.execute, name)
-        rows = user_rows(ctx, uow.execute)
-        by_id = {r.id: r for r in rows}
-        given = [refs.pick(rows, ref) for ref in new_order]
-        current = priorities.ordered(uow, model.id)
-        given_ids = [r.id for r in given]
-        repeated = [cid for i, cid in enumerate(given_ids) if cid in given_ids[:i]]
-        extra = [cid for cid in given_ids if cid not in current]
-        missing = [cid for cid in current if cid not in given_ids]
-        if repeated or extra or missing:
-            def names(ids: list[str]) -> str:
-                return ", ".join(dict.fromkeys(by_id[i].ref for i in ids))
+    from ..db import write
 
-            problems = []
-            if missing:
-                problems.append(f"missing {names(missing)}")
-            if extra:
-                problems.append(f"not attached {names(extra)}")
-            if repeated:
-                problems.append(f"repeated {names(repeated)}")
+    with ctx.uow() as uow:
+        model = model_by_name(uow.execute, ctx.user_key, name)
+        rows = read.user_connections(uow.execute, ctx.user_key)
+        by_id = {r.id: r for r in rows}
+        given_ids = [refs.pick(rows, ref).id for ref in new_order]
+        problems = priorities.reorder_problems(read.attached_ids(uow.execute, model.id), given_ids)
+        if problems:
             raise Conflict(
                 f"the new order of {model.name} must name every attached connection exactly once: "
-                + "; ".join(problems),
+                + "; ".join(f"{what} " + ", ".join(dict.fromkeys(by_id[i].ref for i in ids))
+                            for what, ids in problems.items()),
                 hint=f"see `provctl model show {model.name}`; use attach/detach to change the set",
             )
-        priorities.rewrite(uow, model.id, given_ids)
+        write.rewrite_priorities(uow, {model.id: given_ids})
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
     return ModelChange(detail)
@@ -385,6 +332,8 @@ def update(ctx: AppContext, name: str, *, upstream: str | None = None, enabled: 
     with attachments is refused unless ``detach_all`` (a model never keeps attachments of
     another family).
     """
+    from ..db import write
+
     if detach_all and provider is None:
         raise UsageError("--detach-all goes with --provider", hint="e.g. --provider anthropic --detach-all")
     if upstream is None and enabled is None and not default and provider is None:
@@ -393,10 +342,10 @@ def update(ctx: AppContext, name: str, *, upstream: str | None = None, enabled: 
     new_family = family(provider).name if provider is not None else None
     upstream_id = _check_upstream(upstream) if upstream is not None else None
     with ctx.uow() as uow:
-        uid, model = _model(ctx, uow.execute, name)
+        model = model_by_name(uow.execute, ctx.user_key, name)
         detached: list[str] = []
         if new_family is not None and new_family != model.provider:
-            attached = queries.attached(uow.execute, model.id)
+            attached = read.attached(uow.execute, model.id)
             if attached and not detach_all:
                 raise Conflict(
                     f"model {model.name} has {len(attached)} {model.provider} connection(s) "
@@ -405,14 +354,14 @@ def update(ctx: AppContext, name: str, *, upstream: str | None = None, enabled: 
                     "keeps attachments of another family)",
                 )
             detached = [r.ref for _, r in attached]
-            priorities.rewrite(uow, model.id, [])
-            uow.run("UPDATE models SET provider = ? WHERE id = ?", (new_family, model.id))
+            write.rewrite_priorities(uow, {model.id: []})
+            write.update_model(uow, model.id, provider=new_family)
         if upstream is not None:
-            uow.run("UPDATE models SET upstream_model = ? WHERE id = ?", (upstream_id, model.id))
+            write.update_model(uow, model.id, upstream_model=upstream_id)
         if enabled is not None:
-            uow.run("UPDATE models SET enabled = ? WHERE id = ?", (1 if enabled else 0, model.id))
+            write.update_model(uow, model.id, enabled=enabled)
         if default:
-            _set_default(uow, model.id, uid)
+            write.set_default_model(uow, model.user_id, model.id)
         model = _reload(uow.execute, model)
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
@@ -421,10 +370,11 @@ def update(ctx: AppContext, name: str, *, upstream: str | None = None, enabled: 
 
 def remove(ctx: AppContext, name: str) -> ModelDetail:
     """Delete a model and its priority list (the connections stay)."""
+    from ..db import write
+
     with ctx.uow() as uow:
-        _uid, model = _model(ctx, uow.execute, name)
+        model = model_by_name(uow.execute, ctx.user_key, name)
         detail = _detail(ctx, uow.execute, model)
-        uow.run("DELETE FROM attachments WHERE model_id = ?", (model.id,))
-        uow.run("DELETE FROM models WHERE id = ?", (model.id,))
+        write.delete_model(uow, model.id)
         uow.commit()
     return detail

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
+from typing import ClassVar, Mapping
 
-from .. import usable
-from ..records import ConnectionRow
+from ..domain import usability
+from ..domain.rows import ConnectionRow, full_ref
+
+
+class JsonFields:
+    """``to_dict()`` as the fields named by ``JSON``, in that order (JSON is a contract: one
+    dataclass per shape, its keys listed once)."""
+
+    JSON: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.JSON}
 
 
 @dataclass(frozen=True)
-class ConnectionView:
+class ConnectionView(JsonFields):
     id: str
     provider: str
     auth_type: str
@@ -31,7 +41,7 @@ class ConnectionView:
             provider=row.provider,
             auth_type=row.auth_type,
             label=row.label,
-            status=usable.status(row, now=now, environ=environ),
+            status=usability.status(row, now=now, environ=environ),
             key_hint=row.key_hint,
             base_url=row.base_url,
             models=row.models,
@@ -42,22 +52,10 @@ class ConnectionView:
 
     @property
     def ref(self) -> str:
-        return f"{self.provider}/{self.auth_type}/{self.label}"
+        return full_ref(self.provider, self.auth_type, self.label)
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "provider": self.provider,
-            "auth_type": self.auth_type,
-            "label": self.label,
-            "status": self.status,
-            "key_hint": self.key_hint,
-            "base_url": self.base_url,
-            "models": self.models,
-            "attached_models": self.attached_models,
-            "agent": self.agent,
-            "created_at": self.created_at,
-        }
+    JSON = ("id", "provider", "auth_type", "label", "status", "key_hint", "base_url", "models",
+            "attached_models", "agent", "created_at")
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,16 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .errors import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from .labels import fold
-from .records import ConnectionRow
+from .rows import ConnectionRow, legacy_suffix
 
 _HEX = re.compile(r"^[0-9a-f-]+$")
 
 
 def describe(row: ConnectionRow) -> str:
-    agent = f" (agent {row.agent_name})" if row.agent_id else ""
-    return f"{row.ref}{agent} [{row.id[:8]}]"
+    """`PROVIDER/AUTH_TYPE/LABEL`, ` (agent NAME)` for a legacy row, and the id's first 8."""
+    return f"{row.ref}{legacy_suffix(row.agent_name if row.agent_id else None)} [{row.id[:8]}]"
 
 
 def matches(rows: Sequence[ConnectionRow], ref: str) -> list[ConnectionRow]:

@@ -1,7 +1,7 @@
 """THE usable predicate (SPEC §5): one test per reason, in the documented order, plus
 whitespace-only keys and the 60-second expiry margin.
 
-`usable.usability` decides the stored-state reasons; the three reasons only `resolve` can
+`usability.usability` decides the stored-state reasons; the three reasons only `resolve` can
 find (`key_missing`, `keyring_unavailable`, `probe_failed`) are checked through the pure
 resolution walk, which calls the same predicate first.
 """
@@ -13,15 +13,14 @@ from datetime import timedelta
 
 import pytest
 
-from provctl import usable
+from provctl.domain import credentials, resolution, usability
+from provctl.domain.timeutil import stamp
 from provctl.errors import SecretStoreError
-from provctl.services import resolution
-from provctl.timeutil import stamp
 from tests.support.rows import MODEL, NOW, row
 
 
 def reason(r: ConnectionRow, environ=None, model_provider=None):
-    return usable.usability(r, now=NOW, environ=environ or {}, model_provider=model_provider)
+    return usability.usability(r, now=NOW, environ=environ or {}, model_provider=model_provider)
 
 
 def walk(r: ConnectionRow, *, keyring_get=lambda cid: "sk-stored", probe=None, environ=None):
@@ -35,7 +34,7 @@ def walk(r: ConnectionRow, *, keyring_get=lambda cid: "sk-stored", probe=None, e
 
 def test_a_user_level_enabled_connection_with_a_stored_key_is_usable():
     assert reason(row()) is None
-    assert usable.status(row(), now=NOW, environ={}) == "active"
+    assert usability.status(row(), now=NOW, environ={}) == "active"
 
 
 def test_local_connection_needs_no_key():
@@ -126,13 +125,13 @@ def test_stored_state_reasons_win_over_keyring_reads():
 @pytest.mark.parametrize("value", ["", " ", "   \t", "\n", " \r\n "])
 def test_whitespace_only_env_key_counts_as_no_key(value):
     r = row(key_stored=False, key_env="CI_KEY", key_source="env")
-    assert usable.env_value(r, {"CI_KEY": value}) is None
+    assert credentials.env_value(r, {"CI_KEY": value}) is None
     assert reason(r, {"CI_KEY": value}) == "no_key"
 
 
 def test_env_key_is_stripped():
     r = row(key_stored=False, key_env="CI_KEY", key_source="env")
-    assert usable.env_value(r, {"CI_KEY": "  sk-x \n"}) == "sk-x"
+    assert credentials.env_value(r, {"CI_KEY": "  sk-x \n"}) == "sk-x"
 
 
 def test_whitespace_only_keyring_secret_is_a_missing_key():

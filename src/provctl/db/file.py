@@ -11,12 +11,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from . import schema
-from .errors import DatabaseError
+from ..errors import DatabaseError
+from . import revisions
 from .lockfile import LockTimeout, locked
 from .paths import ensure_private_file
 
-BUSY_TIMEOUT_S = 30.0
+BUSY_TIMEOUT_S = 30.0  # every connection, stdlib or SQLAlchemy, waits this long for a lock
 
 
 def _corrupt(path: Path, exc: Exception) -> DatabaseError:
@@ -61,10 +61,10 @@ def stamped_revision(path: Path) -> str | None:
 
 
 def check_known(path: Path, revision: str | None) -> None:
-    if revision is not None and revision not in schema.REVISIONS:
+    if revision is not None and revision not in revisions.REVISIONS:
         raise DatabaseError(
             f"the database {path} has schema revision {revision}, newer than this provctl "
-            f"knows (head {schema.HEAD})",
+            f"knows (head {revisions.HEAD})",
             hint="upgrade provctl (pip install -U provctl), or use --db for another database",
         )
 
@@ -72,7 +72,7 @@ def check_known(path: Path, revision: str | None) -> None:
 def ensure_schema(path: Path) -> None:
     """Create or upgrade the database so that its schema is at head."""
     revision = stamped_revision(path)
-    if revision == schema.HEAD:
+    if revision == revisions.HEAD:
         return
     check_known(path, revision)
     upgrade(path)
@@ -88,24 +88,24 @@ def upgrade(path: Path, *, announce: bool = True) -> tuple[str | None, str, Path
         with locked(lock_path(path, "schema"), exclusive=True, deadline=120):
             revision = stamped_revision(path)
             check_known(path, revision)
-            if revision == schema.HEAD:
+            if revision == revisions.HEAD:
                 return revision, revision, None
             backup = None
             if revision is not None:
                 backup = path.with_name(f"{path.name}.bak-{revision}")
                 backup_copy(path, backup)
-            from .db.migrate import run_upgrade  # Alembic only when there is work to do
+            from .migrate import run_upgrade  # Alembic only when there is work to do
 
             run_upgrade(path)
     except LockTimeout:
         raise _locked(path) from None
     if announce and revision is not None:
         print(
-            f"provctl: upgraded the database schema from {revision} to {schema.HEAD} "
+            f"provctl: upgraded the database schema from {revision} to {revisions.HEAD} "
             f"(backup: {backup})",
             file=sys.stderr,
         )
-    return revision, schema.HEAD, backup
+    return revision, revisions.HEAD, backup
 
 
 def lock_path(db: Path, what: str) -> Path:

@@ -12,7 +12,7 @@ import pytest
 from provctl.context import AppContext
 from provctl.errors import Conflict, SecretStoreError, UsageError
 from provctl.keystore import MemoryKeyStore
-from provctl.services import connections, importexport, models
+from provctl.services import connections, import_export as importexport, models
 from provctl.services.connections import Credentials
 from tests.support.legacy import dump
 

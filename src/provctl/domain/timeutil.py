@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .errors import UsageError
+from ..errors import UsageError
 
 FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 

@@ -3,8 +3,9 @@
 `plan_lift` decides, for every legacy (agent-scoped) connection, whether the lift
 keeps its label, relabels it or merges it into another connection, and which
 label it ends up with. It touches no database and no keyring and uses only the
-standard library: the lift service loads the rows with SQL, calls `plan_lift`,
-and applies the plan with set-based SQL.
+standard library: the lift service loads the rows (``db.lift``), calls `plan_lift`,
+and applies the plan with set-based SQL. The checks that refuse an ``--undo`` are
+here too (`undo_row_problems`, `moved_list_problems`, `label_clash_problem`).
 
 Rules, in the order they are applied:
 
@@ -31,7 +32,7 @@ Rules, in the order they are applied:
 * A merged row's ``new_label`` is its target's label after the lift.
 
 The final labels of user-level rows plus non-merged legacy rows are therefore
-unique per (user, provider, auth type) under `provctl.labels.fold`, which is what
+unique per (user, provider, auth type) under `labels.fold`, which is what
 the user-level unique index requires once the rows lose their agent. (When the
 service applies the plan, setting ``agent_id = NULL``, ``label`` and
 ``label_key`` in the same UPDATE keeps every intermediate state valid for both
@@ -53,12 +54,13 @@ from collections.abc import Iterable
 from operator import attrgetter
 from typing import NamedTuple
 
-from ..labels import MAX_LEN, fold
+from .labels import MAX_LEN, fold, folder
+from .priorities import after_merges
+from .rows import full_ref, legacy_suffix
 
 KEEP = "keep"
 RELABEL = "relabel"
 MERGE = "merge"
-ACTIONS = (KEEP, RELABEL, MERGE)
 
 _DEFAULT_KEY = fold("Default")
 
@@ -138,13 +140,7 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
         else:
             bucket.append(row)
 
-    folded: dict[str, str] = {}  # label -> fold(label); labels repeat a lot ("Default")
-
-    def key_of(label: str) -> str:
-        key = folded.get(label)
-        if key is None:
-            key = folded[label] = fold(label)
-        return key
+    key_of = folder()  # labels repeat a lot ("Default")
 
     plan: list[LiftPlanRow] = []
     emit = plan.append
@@ -190,7 +186,7 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
         # for that exact base (held labels only accumulate), so the search resumes there.
         next_n: dict[str, int] = {}
         for row in to_relabel:
-            name = (row.agent_name or "").strip() or row.agent_id  # = agent_display_name(...)
+            name = agent_display_name(row.agent_name, None, row.agent_id)
             base = name if key_of(row.label) == _DEFAULT_KEY else f"{row.label} - {name}"
             label = base[:MAX_LEN].rstrip()
             key = fold(label)
@@ -223,7 +219,7 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
                         row.id,
                         row.user_id,
                         row.agent_id,
-                        (row.agent_name or "").strip() or row.agent_id,
+                        agent_display_name(row.agent_name, None, row.agent_id),
                         row.provider,
                         row.auth_type,
                         row.label,
@@ -247,3 +243,75 @@ def summarize(plan: Iterable[LiftPlanRow]) -> dict[str, int]:
         "merged": counts[MERGE],
         "kept": counts[KEEP],
     }
+
+
+# ---------------------------------------------------------------- merges and undo
+
+
+def merge_moves(plan: Iterable[LiftPlanRow], lists: dict[str, list[str]]
+                ) -> tuple[dict[str, list[dict]], dict[str, list[str]]]:
+    """For the models whose priority ``lists`` name a merged row: per merged row, the whole
+    before/after list of each of its models (the run records them, so --undo can put them back
+    exactly), and each changed model's list after the merges."""
+    merged = {p.id: p.merged_into for p in plan if p.action == MERGE}
+    after_of = {model_id: after_merges(before, merged) for model_id, before in lists.items()}
+    moved: dict[str, list[dict]] = {}
+    for model_id, before in lists.items():
+        for cid in before:
+            if cid in merged:
+                moved.setdefault(cid, []).append({"model": model_id, "before": before,
+                                                  "after": after_of[model_id]})
+    return moved, after_of
+
+
+def describe(provider: str, auth_type: str, label: str, connection_id: str,
+             agent: str | None = None) -> str:
+    """A row named in an undo refusal: `PROVIDER/AUTH_TYPE/LABEL (agent A) [id8]`."""
+    return f"{full_ref(provider, auth_type, label)}{legacy_suffix(agent)} [{connection_id[:8]}]"
+
+
+def undo_row_problems(facts) -> list[str]:
+    """Why one row of a run cannot be restored (SPEC §6 migrate-lift --undo): its former agent
+    was removed; a merged row's id exists again; a kept or relabelled row was removed, is
+    agent-scoped again, was renamed, or was attached or detached since. ``facts`` has the
+    fields of ``db.lift.UndoFacts``."""
+    name = describe(facts.provider, facts.auth_type, facts.new_label, facts.connection_id)
+    problems = []
+    if facts.agent_found is None:
+        problems.append(f"{name}: its former agent was removed")
+    if facts.action == MERGE:
+        if facts.current_id is not None:
+            problems.append(f"{name}: a connection with its id exists again")
+    elif facts.current_id is None:
+        problems.append(f"{name}: it was removed since the lift")
+    else:
+        if facts.current_agent_id is not None:
+            problems.append(f"{name}: it is agent-scoped again")
+        elif facts.current_label != facts.new_label:
+            problems.append(f"{describe(facts.provider, facts.auth_type, facts.current_label, facts.connection_id)}: "
+                            f"it was renamed since the lift (from {facts.new_label!r})")
+        if (facts.attached or "[]") != (facts.current_attached or "[]"):
+            problems.append(f"{name}: it was attached to or detached from a model since the lift")
+    return problems
+
+
+def moved_list_problems(moved: dict[str, tuple[list[str], list[str]]], names: dict[str, str],
+                        current: dict[str, list[str]]) -> list[str]:
+    """Priority lists a merge changed that cannot be put back: the model was removed, or its
+    list is no longer what the lift left."""
+    problems = []
+    for model_id, (_before, after) in moved.items():
+        if model_id not in names:
+            problems.append(f"model {model_id[:8]}: it was removed since the lift, so the "
+                            "attachments a merge moved cannot go back")
+        elif current.get(model_id, []) != after:
+            problems.append(f"model {names[model_id]!r}: its priority list changed since the lift")
+    return problems
+
+
+def label_clash_problem(clash: tuple) -> str:
+    """A row whose former label a legacy row of the same agent took since: (id, provider,
+    auth type, label, agent name, other id, other label)."""
+    cid, provider, auth, label, agent, other, other_label = clash
+    return (f"{describe(provider, auth, label, cid, agent)}: its former label is now held by "
+            f"{describe(provider, auth, other_label, other, agent)}")

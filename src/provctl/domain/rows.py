@@ -1,9 +1,26 @@
-"""Plain rows read from the database (stdlib only): what services and the usable predicate see."""
+"""Plain rows read from the database (stdlib only): what services and the usable predicate see,
+and the one spelling of a connection reference, ``PROVIDER/AUTH_TYPE/LABEL`` (SPEC §3)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
+
+
+def new_id() -> str:
+    """A fresh row id (UUID4): connections, models, agents, users, lift runs."""
+    return str(uuid.uuid4())
+
+
+def full_ref(provider: str, auth_type: str, label: str) -> str:
+    """`PROVIDER/AUTH_TYPE/LABEL`: the full, unambiguous reference form (SPEC §3)."""
+    return f"{provider}/{auth_type}/{label}"
+
+
+def legacy_suffix(agent_name: str | None) -> str:
+    """`` (agent NAME)`` after the reference of a legacy row, else nothing."""
+    return f" (agent {agent_name})" if agent_name is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +48,7 @@ class ConnectionRow:
 
     @property
     def ref(self) -> str:
-        """`PROVIDER/AUTH_TYPE/LABEL`: the full, unambiguous reference form (SPEC §3)."""
-        return f"{self.provider}/{self.auth_type}/{self.label}"
-
-    @property
-    def is_legacy(self) -> bool:
-        return self.agent_id is not None
+        return full_ref(self.provider, self.auth_type, self.label)
 
 
 class ModelRow(NamedTuple):

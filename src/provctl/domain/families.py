@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import UsageError
+from ..errors import UsageError
 
 API_KEY, SUBSCRIPTION, LOCAL = "api_key", "subscription", "local"
 AUTH_TYPES = (API_KEY, SUBSCRIPTION, LOCAL)
@@ -34,8 +34,12 @@ class Family:
 
     @property
     def env_base_url_var(self) -> str | None:
-        var = self.env_key_var
-        return var[: -len("_API_KEY")] + "_BASE_URL" if var else None
+        return base_url_var(self.env_key_var)
+
+
+def base_url_var(key_var: str | None) -> str | None:
+    """A family's base-URL variable: its key variable with `_API_KEY` → `_BASE_URL` (SPEC §4)."""
+    return key_var[: -len("_API_KEY")] + "_BASE_URL" if key_var else None
 
 
 FAMILIES: dict[str, Family] = {
@@ -94,4 +98,6 @@ def check_base_url(url: str) -> str:
 
 
 def effective_base_url(provider: str, base_url: str | None) -> str | None:
-    return base_url or FAMILIES[provider].default_base_url
+    """The URL a connection talks to: its own base URL, else its family's default."""
+    fam = FAMILIES.get(provider)
+    return base_url or (fam.default_base_url if fam else None)

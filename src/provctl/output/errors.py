@@ -1,7 +1,7 @@
 """Exceptions a user can cause → ``Error:``/``Hint:`` on stderr and an exit code (SPEC §2).
 
-Stdlib only: the Typer app (``cli.ProvctlGroup``, ``cli.main``) and the ``resolve`` fast path
-in ``entry.py`` both call :func:`handle`, so they print exactly the same thing.
+Stdlib only: the Typer app (``cli.ProvctlGroup``, ``cli.main``) and the fast path in
+``entry.py`` both call :func:`handle`, so they print exactly the same thing.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from .errors import ProvctlError
-from .output import error
+from ..errors import ProvctlError
+from . import error
 
 
 def debug() -> bool:

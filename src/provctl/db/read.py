@@ -1,14 +1,16 @@
-"""The read path: plain SQL over the schema, usable from stdlib ``sqlite3`` (hot paths) and from
-inside a unit of work (``uow.execute``). A test checks every query against the SQLModel metadata.
+"""Every read: plain SQL over the schema, run by stdlib ``sqlite3`` (the hot paths: resolve,
+list, show) or inside a unit of work (``uow.execute``, same SQL). A test checks every statement
+in ``db/`` against the SQLModel metadata.
 
-Each function takes ``execute(sql, params) -> iterable of tuples``.
+Each function takes ``execute(sql, params) -> iterable of tuples`` and returns plain values or
+the rows of ``domain.rows``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from .records import ConnectionRow, ModelRow
+from ..domain.rows import ConnectionRow, ModelRow
 
 Execute = Callable[[str, Any], Iterable[tuple]]
 
@@ -43,6 +45,12 @@ def user_id(execute: Execute, name_key: str) -> str | None:
     return None
 
 
+def user_connections(execute: Execute, user_key: str) -> list[ConnectionRow]:
+    """Every connection of the user (folded name), user-level and legacy, in list order."""
+    uid = user_id(execute, user_key)
+    return connections(execute, uid) if uid else []
+
+
 def connections(execute: Execute, uid: str) -> list[ConnectionRow]:
     sql = f"SELECT {CONNECTION_COLUMNS} {CONNECTION_FROM} WHERE c.user_id = ?{CONNECTION_ORDER}"
     return [_row(t) for t in execute(sql, (uid,))]
@@ -68,6 +76,14 @@ def salt(execute: Execute) -> str:
     for (value,) in execute("SELECT value FROM meta WHERE key = 'salt'", ()):
         return value
     raise RuntimeError("the database has no salt")
+
+
+def find_agent(execute: Execute, uid: str, name_key: str) -> tuple[str, str, str | None] | None:
+    """(id, name, display_name) of the user's agent with this folded name, or None."""
+    for row in execute("SELECT id, name, display_name FROM agents WHERE user_id = ? AND name_key = ?",
+                       (uid, name_key)):
+        return tuple(row)
+    return None
 
 
 def agents(execute: Execute, uid: str) -> list[tuple]:
@@ -128,6 +144,19 @@ def user_model(execute: Execute, user_key: str, name_key: str | None) -> ModelRo
     return None
 
 
+def attached_ids(execute: Execute, model_id: str) -> list[str]:
+    """Connection ids attached to the model, by priority."""
+    sql = "SELECT connection_id FROM attachments WHERE model_id = ? ORDER BY priority"
+    return [cid for (cid,) in execute(sql, (model_id,))]
+
+
+def models_of_connection(execute: Execute, connection_id: str) -> list[tuple[str, str]]:
+    """(model id, model name) of every model the connection is attached to, by folded name."""
+    sql = ("SELECT m.id, m.name FROM attachments t JOIN models m ON m.id = t.model_id "
+           "WHERE t.connection_id = ? ORDER BY m.name_key")
+    return [(mid, name) for mid, name in execute(sql, (connection_id,))]
+
+
 def attached(execute: Execute, model_id: str) -> list[tuple[int, ConnectionRow]]:
     """(priority, connection) of every connection attached to the model, by priority."""
     sql = (
@@ -175,3 +204,33 @@ def connections_by_age(execute: Execute, uid: str) -> list[ConnectionRow]:
     insertion): the order `export` writes, so that an import recreates the same "oldest"."""
     sql = f"SELECT {CONNECTION_COLUMNS} {CONNECTION_FROM} WHERE c.user_id = ? ORDER BY c.created_at, c.rowid"
     return [_row(t) for t in execute(sql, (uid,))]
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def connection_exists(execute: Execute, connection_id: str) -> bool:
+    return any(True for _ in execute("SELECT 1 FROM connections WHERE id = ?", (connection_id,)))
+
+
+def discovered_models(execute: Execute, connection_id: str) -> list[tuple[str, str]]:
+    """(model id, discovered at) of a connection, sorted by model id."""
+    sql = ("SELECT model_id, discovered_at FROM discovered_models WHERE connection_id = ? "
+           "ORDER BY model_id")
+    return [(model, at) for model, at in execute(sql, (connection_id,))]
+
+
+# ---------------------------------------------------------------- doctor
+
+
+def integrity_check(execute: Execute) -> list[str]:
+    """The lines of ``PRAGMA integrity_check`` (``["ok"]`` when healthy)."""
+    return [r[0] for r in execute("PRAGMA integrity_check", ())]
+
+
+def lift_undo_key_ids(execute: Execute) -> list[str]:
+    """Connection ids whose keyring entry is kept only for a lift's --undo (merged rows of runs
+    not undone)."""
+    sql = ("SELECT r.connection_id FROM lift_run_rows r JOIN lift_runs l ON l.id = r.run_id "
+           "WHERE r.action = 'merge' AND l.undone_at IS NULL")
+    return [cid for (cid,) in execute(sql, ())]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
-Progress = Callable[[str, int, int], None]
+from ..domain import Progress
 
 
 @contextmanager

@@ -1,0 +1,155 @@
+"""The JSON inventory (SPEC §6 import/export): ``{"connections": [...], "models": [...]}`` as
+`provctl export` writes it. Problems are reported as ``connections[i]: <problem>`` (0-based),
+all at once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..domain import labels
+from ..domain.credentials import Credentials
+from ..domain.families import family
+from ..errors import UsageError
+from . import Entry, ModelEntry, field_message, problems_error, validated
+
+CONNECTION_FIELDS = ("agent", "provider", "auth_type", "label", "base_url", "key_env", "key",
+                     "key_source", "enabled", "expires_at")
+MODEL_FIELDS = ("name", "provider", "upstream_model", "enabled", "default", "connections")
+TOP_FIELDS = ("connections", "models")
+
+
+def _opt_str(entry: dict, name: str, problems: list[str], prefix: str) -> str | None:
+    value = entry.get(name)
+    if value is not None and not isinstance(value, str):
+        problems.append(f"{prefix}: {name} must be a string or null")
+        return None
+    return value
+
+
+def _opt_bool(entry: dict, name: str, default: bool, problems: list[str], prefix: str) -> bool:
+    value = entry.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        problems.append(f"{prefix}: {name} must be true or false")
+        return default
+    return value
+
+
+def _required_str(entry: dict, name: str, problems: list[str], prefix: str) -> str | None:
+    value = entry.get(name)
+    if not isinstance(value, str):
+        problems.append(f"{prefix}: {name} is required (a string)")
+        return None
+    return value
+
+
+def _known_object(entry: Any, fields: tuple[str, ...], problems: list[str], prefix: str) -> bool:
+    """Is ``entry`` an object? Its unknown fields are problems too."""
+    if not isinstance(entry, dict):
+        problems.append(f"{prefix}: expected an object")
+        return False
+    unknown = [k for k in entry if k not in fields]
+    if unknown:
+        problems.append(f"{prefix}: unknown field " + ", ".join(repr(k) for k in unknown))
+    return True
+
+
+def _parse_connection(i: int, entry: Any, problems: list[str]) -> Entry | None:
+    prefix = f"connections[{i}]"
+    before = len(problems)
+    if not _known_object(entry, CONNECTION_FIELDS, problems, prefix):
+        return None
+    provider = _required_str(entry, "provider", problems, prefix)
+    texts = {n: _opt_str(entry, n, problems, prefix)
+             for n in ("agent", "auth_type", "label", "base_url", "key_env", "key", "key_source",
+                       "expires_at")}
+    enabled = _opt_bool(entry, "enabled", True, problems, prefix)
+    if len(problems) > before:
+        return None
+    try:
+        agent = labels.clean(texts["agent"], "agent name") if texts["agent"] is not None else None
+        label = labels.clean(texts["label"] if texts["label"] is not None else "Default")
+        v = validated(provider, texts["auth_type"], texts["base_url"],
+                       Credentials(key=texts["key"], key_env=texts["key_env"],
+                                   key_source=texts["key_source"], expires_at=texts["expires_at"]))
+    except UsageError as exc:
+        problems.append(f"{prefix}: {field_message(exc)}")
+        return None
+    return Entry(source=prefix, agent=agent, label=label, v=v, enabled=enabled)
+
+
+def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
+    prefix = f"models[{i}]"
+    before = len(problems)
+    if not _known_object(entry, MODEL_FIELDS, problems, prefix):
+        return None
+    name = _required_str(entry, "name", problems, prefix)
+    provider = _required_str(entry, "provider", problems, prefix)
+    upstream = _opt_str(entry, "upstream_model", problems, prefix)
+    enabled = _opt_bool(entry, "enabled", True, problems, prefix)
+    default = _opt_bool(entry, "default", False, problems, prefix)
+    refs = entry.get("connections", [])
+    if refs is None:
+        refs = []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        problems.append(f"{prefix}: connections must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
+    if len(problems) > before:
+        return None
+    try:
+        clean = labels.clean(name, "model name")
+        family(provider)
+    except UsageError as exc:
+        problems.append(f"{prefix}: {field_message(exc)}")
+        return None
+    if upstream is not None and not upstream.strip():
+        problems.append(f"{prefix}: upstream_model must not be empty")
+        return None
+    return ModelEntry(prefix, clean, provider, (upstream or clean).strip(), enabled, default, list(refs))
+
+
+def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                         hint='an inventory is {"connections": [...], "models": [...]} (see `provctl export`)') from None
+    if not isinstance(data, dict):
+        raise UsageError("an inventory is a JSON object",
+                         hint='{"connections": [...], "models": [...]} (see `provctl export`)')
+    problems: list[str] = []
+    unknown = [k for k in data if k not in TOP_FIELDS]
+    if unknown:
+        problems.append("unknown field " + ", ".join(repr(k) for k in unknown))
+    raw_connections = data.get("connections", [])
+    raw_models = data.get("models", [])
+    if not isinstance(raw_connections, list):
+        problems.append("connections must be a list")
+        raw_connections = []
+    if not isinstance(raw_models, list):
+        problems.append("models must be a list")
+        raw_models = []
+    entries = [e for i, raw in enumerate(raw_connections) if (e := _parse_connection(i, raw, problems))]
+    models = [m for i, raw in enumerate(raw_models) if (m := _parse_model(i, raw, problems))]
+
+    seen: dict[tuple, str] = {}
+    for e in entries:
+        key = (labels.fold(e.agent) if e.agent else None, e.v.provider, e.v.auth_type, labels.fold(e.label))
+        if key in seen:
+            problems.append(f"{e.source}: same agent, provider, auth type and label as {seen[key]}")
+        else:
+            seen[key] = e.source
+    names: dict[str, str] = {}
+    defaults = [m.source for m in models if m.default]
+    for m in models:
+        k = labels.fold(m.name)
+        if k in names:
+            problems.append(f"{m.source}: model {m.name!r} is already defined by {names[k]}")
+        else:
+            names[k] = m.source
+    if len(defaults) > 1:
+        problems.append(f"{defaults[1]}: only one model can be the default ({defaults[0]} is)")
+    if problems:
+        raise problems_error(problems, "entries")
+    return entries, models

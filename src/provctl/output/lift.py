@@ -1,0 +1,152 @@
+"""Rendering migrate-lift reports (SPEC §8): table, JSON and Markdown, for a lift and for an
+undo. Every renderer yields chunks of text: a report can have 100,000 rows, so there is no
+Rich layout pass, and the JSON rows go through the C encoder one line each."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+FORMATS = ("table", "json", "markdown")
+COLUMNS = ("USER", "AGENT", "PROVIDER", "AUTH TYPE", "OLD LABEL", "NEW LABEL", "ACTION", "MERGED INTO")
+UNDO_COLUMNS = ("USER", "AGENT", "PROVIDER", "AUTH TYPE", "LIFTED LABEL", "RESTORED LABEL", "LIFT ACTION")
+
+
+def lift_format(fmt: str | None, json_: bool) -> str:
+    from . import choose_format
+
+    return choose_format(fmt, json_, FORMATS, default="table")
+
+
+
+
+def _columns(header: tuple[str, ...], rows: list[tuple]) -> Iterator[str]:
+    """Aligned plain-text columns, like the Rich tables of other commands (no box)."""
+    widths = [max(len(h), max(map(len, column), default=0)) for h, column in zip(header, zip(*rows))] \
+        if rows else [len(h) for h in header]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    yield line.format(*header).rstrip() + "\n"
+    batch: list[str] = []
+    for row in rows:
+        batch.append(line.format(*row).rstrip())
+        if len(batch) == 5000:
+            yield "\n".join(batch) + "\n"
+            batch = []
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
+def _summary_line(summary: dict) -> str:
+    return (f"Lifted {summary['lifted']}: {summary['relabelled']} relabelled, "
+            f"{summary['merged']} merged, {summary['kept']} kept.")
+
+
+def _cells(report) -> list[tuple]:
+    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label, r.new_label, r.action,
+             r.merged_into[:8] if r.merged_into else "") for r in report.iter_rows()]
+
+
+def _json_lines(head: dict, key: str, fields: tuple[str, ...], rows) -> Iterator[str]:
+    """``head`` as indented JSON, its ``key`` holding ``rows`` (at least one tuple of strings
+    or None, named by ``fields``), one compact object per line: the same document as
+    ``json.dumps(..., indent=2)`` up to whitespace, at a fraction of the cost."""
+    from json.encoder import encode_basestring as enc  # the C string encoder
+
+    text = json.dumps({**head, key: [None]}, indent=2, ensure_ascii=False)
+    before, after = text.split("    null\n", 1)
+    names = [enc(f) + ": " for f in fields]
+    yield before
+    batch: list[str] = []
+    separator = "    {"
+    for row in rows:
+        batch.append(separator + ", ".join(
+            [n + ("null" if v is None else enc(v)) for n, v in zip(names, row)]) + "}")
+        separator = ",\n    {"
+        if len(batch) == 5000:
+            yield "".join(batch)
+            batch = []
+    batch.append("\n")
+    yield "".join(batch)
+    yield after + "\n"
+
+
+def render(report, fmt: str) -> Iterator[str]:
+    if fmt == "json":
+        if not report.plan:
+            yield json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            return
+        head = report.head()
+        ordered = {"dry_run": head["dry_run"], "run_id": head["run_id"], "backup": head["backup"],
+                   "rows": None, "summary": head["summary"]}
+        yield from _json_lines(ordered, "rows", report.ROW_FIELDS, report.iter_rows())
+        return
+    if fmt == "markdown":
+        yield from _markdown(report)
+        return
+    yield ("Lift report (dry run: nothing was changed)" if report.dry_run
+           else "Lift report (applied)" if report.run_id else "Lift report") + "\n"
+    if report.plan:
+        yield from _columns(COLUMNS, _cells(report))
+    else:
+        yield "Nothing to lift: no legacy connections.\n"
+    yield _summary_line(report.summary) + "\n"
+    if report.run_id:
+        yield f"Run: {report.run_id} (undo with `provctl migrate-lift --undo {report.run_id}`)\n"
+        yield f"Backup: {report.backup}\n"
+
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`<>[]#"})
+
+
+def _md(text: str) -> str:
+    return text.translate(_MD_SPECIAL)
+
+
+def _md_table(header: tuple[str, ...], rows: list[tuple]) -> Iterator[str]:
+    yield "| " + " | ".join(h.capitalize() for h in header) + " |\n"
+    yield "|" + "---|" * len(header) + "\n"
+    batch: list[str] = []
+    for row in rows:
+        batch.append("| " + " | ".join(_md(c) for c in row) + " |\n")
+        if len(batch) == 5000:
+            yield "".join(batch)
+            batch = []
+    yield "".join(batch)
+
+
+def _markdown(report) -> Iterator[str]:
+    state = "dry run" if report.dry_run else "applied" if report.run_id else "nothing to lift"
+    s = report.summary
+    yield f"## provctl migrate-lift ({state})\n\n"
+    yield (f"**{s['lifted']} legacy connection(s) lifted**: {s['relabelled']} relabelled, "
+           f"{s['merged']} merged, {s['kept']} kept.\n\n")
+    if report.run_id:
+        yield (f"Run `{report.run_id}`; backup `{report.backup}`; undo with "
+               f"`provctl migrate-lift --undo {report.run_id}`.\n\n")
+    if report.plan:
+        yield from _md_table(COLUMNS, _cells(report))
+    else:
+        yield "No legacy connections.\n"
+
+
+def render_undo(result, fmt: str) -> Iterator[str]:
+    if fmt == "json":
+        head = result.to_dict()
+        rows = head["rows"]
+        if not rows:
+            yield json.dumps(head, indent=2, ensure_ascii=False) + "\n"
+            return
+        ordered = {"run_id": head["run_id"], "undone_at": head["undone_at"], "rows": None,
+                   "models_restored": head["models_restored"], "summary": head["summary"]}
+        yield from _json_lines(ordered, "rows", result.ROW_FIELDS, result.rows)
+        return
+    cells = [(r.user, r.agent, r.provider, r.auth_type, r.lifted_label, r.label, r.action) for r in result.rows]
+    s = result.summary
+    line = (f"Undid lift run {result.run_id}: {s['restored']} connection(s) restored "
+            f"({s['merged_restored']} merged rows recreated, {s['models_restored']} priority lists put back).")
+    if fmt == "markdown":
+        yield f"## provctl migrate-lift --undo {result.run_id}\n\n{line}\n\n"
+        yield from _md_table(UNDO_COLUMNS, cells)
+        return
+    yield from _columns(UNDO_COLUMNS, cells)
+    yield line + "\n"

@@ -1,0 +1,428 @@
+"""Legacy intake (`provctl import`) and the inventory (`provctl export`), SPEC §6.
+
+Import is all or nothing. It runs in three steps:
+
+1. **parse and validate** the file without the database: every problem is collected and
+   reported together as ``connections[i]: <problem>`` (``line N (VAR): <problem>`` for a
+   ``.env`` file), exit 2, nothing written;
+2. **plan** against the database (inside the write transaction, so nothing can change
+   underneath): user-level entries go through `credentials.decide` — the very rules of
+   `connect` — legacy entries through the re-import rule (same key: skipped; different:
+   exit 4); model references are resolved;
+3. **write**: the keys to the keyring first, then every row in one transaction; if the
+   transaction fails, the keyring entries written are removed again.
+
+``--dry-run`` stops after step 2 and reports what would be created. Export writes the same
+inventory format, never a key, with connections in creation order so that an import
+recreates them in the same order (and a later lift sees the same "oldest").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..context import AppContext
+from ..db import read
+from ..domain import Progress, labels
+from ..domain.credentials import decide, fingerprint, key_hint
+from ..domain.rows import ConnectionRow, new_id
+from ..errors import Conflict, UsageError
+from ..inventory import Entry, ModelEntry, problems_error, read_text
+from ..inventory.document import parse_inventory
+from ..inventory.envfile import parse_env
+from .keys import keys_written
+from .views import JsonFields
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ImportedConnection(JsonFields):
+    source: str  # "connections[3]" or "OPENAI_API_KEY (line 2)"
+    action: str  # create | skip | relabel
+    id: str | None  # null for a connection a dry run would create
+    agent: str | None
+    provider: str
+    auth_type: str
+    label: str
+    previous_label: str | None = None  # relabel: the label the connection had
+
+    JSON = ("source", "action", "id", "agent", "provider", "auth_type", "label", "previous_label")
+
+
+@dataclass(frozen=True)
+class ImportedModel(JsonFields):
+    source: str
+    action: str  # create | skip
+    name: str
+    provider: str
+    connections: list[str]
+
+    JSON = ("source", "action", "name", "provider", "connections")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    dry_run: bool
+    file: str
+    connections: list[ImportedConnection]
+    models: list[ImportedModel]
+    agents_created: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        count = lambda items, action: sum(1 for i in items if i.action == action)  # noqa: E731
+        return {
+            "connections_created": count(self.connections, "create"),
+            "connections_relabelled": count(self.connections, "relabel"),
+            "connections_skipped": count(self.connections, "skip"),
+            "models_created": count(self.models, "create"),
+            "models_skipped": count(self.models, "skip"),
+            "agents_created": len(self.agents_created),
+        }
+
+    def to_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "file": self.file,
+            "connections": [c.to_dict() for c in self.connections],
+            "models": [m.to_dict() for m in self.models],
+            "agents_created": list(self.agents_created),
+            "notes": list(self.notes),
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What `export` writes (and `import FILE.json` reads)."""
+
+    connections: list[dict]
+    models: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"connections": self.connections, "models": self.models}
+
+
+# ---------------------------------------------------------------- planning against the database
+
+
+@dataclass
+class _Plan:
+    uid: str | None
+    agents_new: dict[str, str]  # folded name -> name, agents to create
+    agent_ids: dict[str, str]  # folded name -> id (existing)
+    creates: list[tuple[Entry, str, str | None]]  # entry, new id, fingerprint
+    relabels: list[tuple[Entry, ConnectionRow, str | None]]  # entry, existing row, fingerprint
+    items: list[ImportedConnection]
+    models: list[tuple[ModelEntry, list[str]]]  # model to create, connection ids in order
+    model_items: list[ImportedModel]
+
+
+def _pending_row(uid: str, cid: str, e: Entry, fp: str | None) -> ConnectionRow:
+    v = e.v
+    return ConnectionRow(
+        cid, uid or "", None, None, None, v.provider, v.auth_type, e.label, labels.fold(e.label),
+        v.base_url, e.enabled, v.key is not None, None, fp, v.key_env, v.key_source, v.expires_at,
+        "", 0, 0,
+    )
+
+
+def _legacy_differs(row: ConnectionRow, e: Entry, fp: str | None) -> list[str]:
+    v = e.v
+    found = []
+    if v.key is not None and (not row.key_stored or row.key_fingerprint != fp):
+        found.append("key")
+    for name, old, new in (("key_env", row.key_env, v.key_env), ("base URL", row.base_url, v.base_url),
+                           ("expiry", row.expires_at, v.expires_at)):
+        if old != new:
+            found.append(name)
+    return found
+
+
+def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntry]) -> _Plan:
+    uid = read.user_id(execute, ctx.user_key)
+    rows = read.connections(execute, uid) if uid else []
+    salt = read.salt(execute) if any(e.v.key is not None for e in entries) else None
+    agent_ids: dict[str, str] = {}
+    agent_names: dict[str, str] = {}
+    if uid:
+        for aid, name, _display, _created, _count in read.agents(execute, uid):
+            agent_ids[labels.fold(name)] = aid
+            agent_names[aid] = name
+    plan = _Plan(uid, {}, agent_ids, [], [], [], [], [])
+    user_level = [r for r in rows if r.agent_id is None]
+    legacy = {(r.agent_id, r.provider, r.auth_type, r.label_key): r for r in rows if r.agent_id}
+    conflicts: list[str] = []
+    taken_ids: set[str] = set()  # existing rows already relabelled by an earlier entry
+    pending: dict[str, str] = {}  # id of a user-level row this file creates -> its entry
+
+    for e in entries:
+        v = e.v
+        fp = fingerprint(salt, v.key) if v.key is not None else None
+        label_key = labels.fold(e.label)
+        if e.agent is not None:
+            akey = labels.fold(e.agent)
+            aid = agent_ids.get(akey)
+            if aid is None:
+                plan.agents_new.setdefault(akey, e.agent)
+            existing = legacy.get((aid, v.provider, v.auth_type, label_key)) if aid else None
+            if existing is not None:
+                differs = _legacy_differs(existing, e, fp)
+                if differs:
+                    conflicts.append(
+                        f"{e.source}: {existing.ref} (agent {existing.agent_name}) already exists "
+                        f"with a different {', '.join(differs)}")
+                    continue
+                plan.items.append(ImportedConnection(e.source, "skip", existing.id, existing.agent_name,
+                                                     v.provider, v.auth_type, existing.label))
+                continue
+            cid = new_id()
+            plan.creates.append((e, cid, fp))
+            plan.items.append(ImportedConnection(e.source, "create", cid,
+                                                 agent_names[aid] if aid else e.agent,
+                                                 v.provider, v.auth_type, e.label))
+            continue
+        peers = [r for r in user_level if r.provider == v.provider and r.auth_type == v.auth_type]
+        twin = next((r for r in peers if r.id in pending and fp is not None and r.key_fingerprint == fp), None)
+        if twin is not None:
+            conflicts.append(f"{e.source}: the same key as {pending[twin.id]} (one key, one connection)")
+            continue
+        try:
+            decision = decide(peers, label_key, fp, v, key_optional=True)
+        except Conflict as exc:
+            conflicts.append(f"{e.source}: {exc.message}")
+            continue
+        target = decision.target
+        if decision.action in ("unchanged", "enable"):
+            plan.items.append(ImportedConnection(e.source, "skip", target.id, None, v.provider,
+                                                 v.auth_type, target.label))
+            continue
+        if decision.action == "relabel":
+            if target.id in taken_ids:
+                conflicts.append(f"{e.source}: the same key as an earlier entry, which already "
+                                 f"relabels {target.ref}")
+                continue
+            taken_ids.add(target.id)
+            plan.relabels.append((e, target, fp))
+            plan.items.append(ImportedConnection(e.source, "relabel", target.id, None, v.provider,
+                                                 v.auth_type, e.label, previous_label=target.label))
+            user_level = [r for r in user_level if r.id != target.id]
+            user_level.append(replace(_pending_row(uid, target.id, e, fp), created_at=target.created_at))
+            continue
+        cid = new_id()
+        plan.creates.append((e, cid, fp))
+        plan.items.append(ImportedConnection(e.source, "create", cid, None, v.provider, v.auth_type, e.label))
+        user_level.append(_pending_row(uid, cid, e, fp))
+        pending[cid] = e.source
+
+    if conflicts:
+        raise Conflict("; ".join(conflicts), hint="nothing was imported; change or remove those entries "
+                       "(or the existing connections) and run the import again")
+    _plan_models(ctx, execute, plan, models, user_level, rows)
+    return plan
+
+
+def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry],
+                 user_level: list[ConnectionRow], rows: list[ConnectionRow]) -> None:
+    if not models:
+        return
+    by_ref = {(r.provider, r.auth_type, r.label_key): r.id for r in user_level}
+    legacy_by_ref: dict[tuple, list[str]] = {}
+    for r in rows:
+        if r.agent_id:
+            legacy_by_ref.setdefault((r.provider, r.auth_type, r.label_key), []).append(r.id)
+    for e, cid, _fp in plan.creates:
+        if e.agent is not None:
+            legacy_by_ref.setdefault((e.v.provider, e.v.auth_type, labels.fold(e.label)), []).append(cid)
+    existing: dict[str, tuple] = {}
+    current_default = None
+    if plan.uid:
+        lists = read.attached_by_model(execute, plan.uid)
+        for m in read.models(execute, plan.uid):
+            ids = [row.id for _priority, row in lists.get(m.id, ())]
+            existing[m.name_key] = (m.name, m.provider, m.upstream_model or m.name, m.enabled,
+                                    m.is_default, ids)
+            if m.is_default:
+                current_default = m.name
+    problems: list[str] = []
+    conflicts: list[str] = []
+    for m in models:
+        ids: list[str] = []
+        for j, ref in enumerate(m.refs):
+            where = f"{m.source}: connections[{j}]"
+            parts = ref.split("/", 2)
+            if len(parts) != 3:
+                problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
+                continue
+            key = (parts[0].strip().lower(), parts[1].strip().lower(), labels.fold(parts[2].strip()))
+            cid = by_ref.get(key)
+            if cid is None and len(legacy_by_ref.get(key, ())) == 1:
+                cid = legacy_by_ref[key][0]  # a model attached to a legacy row before the lift
+            if cid is None:
+                problems.append(f"{where}: no connection {ref!r} among the user-level connections")
+                continue
+            if key[0] != m.provider:
+                problems.append(f"{where}: {ref!r} is not a {m.provider} connection (cross-family)")
+                continue
+            if cid in ids:
+                problems.append(f"{where}: {ref!r} is listed twice")
+                continue
+            ids.append(cid)
+        name_key = labels.fold(m.name)
+        found = existing.get(name_key)
+        if found is not None:
+            name, provider, upstream, enabled, is_default, current = found
+            differs = [n for n, old, new in (("provider", provider, m.provider),
+                                             ("upstream_model", upstream, m.upstream),
+                                             ("enabled", enabled, m.enabled),
+                                             ("default", is_default, m.default),
+                                             ("connections", current, ids)) if old != new]
+            if differs:
+                conflicts.append(f"{m.source}: model {name!r} already exists with a different "
+                                 + ", ".join(differs))
+            else:
+                plan.model_items.append(ImportedModel(m.source, "skip", name, provider, list(m.refs)))
+            continue
+        if m.default and current_default is not None:
+            conflicts.append(f"{m.source}: {current_default!r} is already the default model")
+            continue
+        plan.models.append((m, ids))
+        plan.model_items.append(ImportedModel(m.source, "create", m.name, m.provider, list(m.refs)))
+    if problems:
+        raise problems_error(problems, "entries")
+    if conflicts:
+        raise Conflict("; ".join(conflicts), hint="nothing was imported; change or remove those entries "
+                       "(or the existing models) and run the import again")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(ctx: AppContext, uow, plan: _Plan) -> list[str]:
+    """Every row, set-based (one executemany per table); returns the names of the agents created."""
+    from ..db import write
+
+    now = ctx.stamp()
+    uid = plan.uid or write.ensure_user(uow, ctx.user, ctx.user_key, now)
+    agent_ids = dict(plan.agent_ids)
+    new_agents = []
+    for akey, name in plan.agents_new.items():
+        agent_ids[akey] = new_id()
+        new_agents.append({"id": agent_ids[akey], "user_id": uid, "name": name, "name_key": akey,
+                           "display_name": None, "created_at": now})
+    write.insert_agents(uow, new_agents)
+    write.insert_connections(uow, [
+        {"id": cid, "user_id": uid, "agent_id": agent_ids[labels.fold(e.agent)] if e.agent else None,
+         "connected_via_agent_id": None, "provider": e.v.provider, "auth_type": e.v.auth_type,
+         "label": e.label, "label_key": labels.fold(e.label), "base_url": e.v.base_url,
+         "enabled": e.enabled, "key_stored": e.v.key is not None,
+         "key_hint": key_hint(e.v.key) if e.v.key is not None else None, "key_fingerprint": fp,
+         "key_env": e.v.key_env, "key_source": e.v.key_source, "expires_at": e.v.expires_at,
+         "created_at": now, "updated_at": now}
+        for e, cid, fp in plan.creates
+    ])
+    write.update_connections(uow, [
+        {"row_id": row.id, "label": e.label, "label_key": labels.fold(e.label), "enabled": e.enabled,
+         "key_env": e.v.key_env, "key_source": e.v.key_source, "base_url": e.v.base_url,
+         "expires_at": e.v.expires_at, "updated_at": now}
+        for e, row, _fp in plan.relabels
+    ])
+    models, lists = [], {}
+    for m, ids in plan.models:
+        mid = new_id()
+        models.append({"id": mid, "user_id": uid, "name": m.name, "name_key": labels.fold(m.name),
+                       "provider": m.provider, "upstream_model": None if m.upstream == m.name else m.upstream,
+                       "enabled": m.enabled, "is_default": m.default, "created_at": now})
+        lists[mid] = ids
+    write.insert_models(uow, models)
+    write.rewrite_priorities(uow, lists)
+    return list(plan.agents_new.values())
+
+
+def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
+                dry_run: bool = False, progress: Progress | None = None) -> ImportResult:
+    """`provctl import FILE`: a `.json` inventory, or a `.env` file of one legacy agent."""
+    file = Path(path)
+    is_json = file.name.lower().endswith(".json")
+    if is_json and agent is not None:
+        raise UsageError("--agent applies to .env files only",
+                         hint="an inventory names the agent of each entry in its \"agent\" field")
+    if not is_json and agent is None:
+        raise UsageError(f"{file} is not a .json inventory, so it is read as a .env file, which needs --agent NAME",
+                         hint=f"provctl import {file} --agent NAME")
+    clean_agent = labels.clean(agent, "agent name") if agent is not None else None
+    text = read_text(file)
+    notes: list[str] = []
+    if is_json:
+        entries, models = parse_inventory(text)
+    else:
+        entries, notes = parse_env(text, clean_agent)
+        models = []
+
+    if dry_run:
+        with ctx.reading() as execute:
+            plan = _plan(ctx, execute, entries, models)
+        items = [replace(i, id=None) if i.action == "create" else i for i in plan.items]
+        return ImportResult(True, str(file), items, plan.model_items,
+                            list(plan.agents_new.values()), notes)
+
+    if any(e.v.key is not None for e in entries):
+        ctx.keystore().check()  # no usable backend: exit 6 before anything is written
+    with ctx.uow() as uow:
+        plan = _plan(ctx, uow.execute, entries, models)
+        keyed = {cid: e.v.key for e, cid, _fp in plan.creates if e.v.key is not None}
+        with keys_written(ctx, keyed, progress=progress):
+            agents = _write(ctx, uow, plan)
+            uow.commit()
+    return ImportResult(False, str(file), plan.items, plan.model_items, agents, notes)
+
+
+# ---------------------------------------------------------------- export
+
+
+def export(ctx: AppContext) -> Inventory:
+    """The user's connections (never a key), oldest first, and models, as an inventory."""
+    with ctx.reading() as execute:
+        uid = read.user_id(execute, ctx.user_key)
+        if uid is None:
+            return Inventory([], [])
+        rows = read.connections_by_age(execute, uid)
+        lists = read.attached_by_model(execute, uid)
+        user_models = read.models(execute, uid)
+    connections = [
+        {
+            "agent": r.agent_name,
+            "provider": r.provider,
+            "auth_type": r.auth_type,
+            "label": r.label,
+            "base_url": r.base_url,
+            "key_env": r.key_env,
+            "key_source": r.key_source,
+            "enabled": r.enabled,
+            "expires_at": r.expires_at,
+        }
+        for r in rows
+    ]
+    models = []
+    warnings = []
+    for m in user_models:
+        attached = [row for _priority, row in lists.get(m.id, ())]
+        for row in attached:
+            if row.agent_id:
+                warnings.append(f"model {m.name!r} is attached to the legacy connection {row.ref} "
+                                f"(agent {row.agent_name}); lift it with `provctl migrate-lift` "
+                                "before relying on this export")
+        models.append({
+            "name": m.name,
+            "provider": m.provider,
+            "upstream_model": m.upstream_model or m.name,
+            "enabled": m.enabled,
+            "default": m.is_default,
+            "connections": [row.ref for row in attached],
+        })
+    return Inventory(connections, models, warnings)
