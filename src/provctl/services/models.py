@@ -2,7 +2,7 @@
 update, remove.
 
 Priorities shown to users are 1-based and dense. Every change to a list rewrites the whole
-list inside the command's one ``BEGIN IMMEDIATE`` transaction (``priorities.rewrite``), so the
+list inside the command's one ``BEGIN IMMEDIATE`` transaction (``db.write.rewrite_priorities``), so the
 unique (model, connection) and (model, priority) constraints hold at every commit and
 parallel ``model attach`` processes serialise instead of failing.
 
