@@ -256,7 +256,7 @@ def main() -> None:
         if args.instructions:
             counts = {name: instructions(cmd, envs[name]) for name, cmd in commands.items()}
             if counts["floor"]:
-                print(f"\ninstructions (valgrind --tool=callgrind, one run each; ratio to floor)")
+                print("\ninstructions (valgrind --tool=callgrind, one run each; ratio to floor)")
                 for name, n in counts.items():
                     print(f"{name:<17} {n / 1e6:>8.1f} M  {n / counts['floor']:>5.2f}×")
             else:

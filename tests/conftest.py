@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from provctl.keystore import MemoryKeyStore
 
 pytest_plugins = ["tests.support.fakeprovider"]
 
-NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
+from tests.support.rows import NOW  # noqa: E402  (the one fixed clock)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +48,22 @@ def environ() -> dict[str, str]:
 
 
 @pytest.fixture
+def connected(app_ctx):
+    """``connected(provider, label, key=..., key_env=..., ctx=..., **connect options)``: a
+    connection made through the service, as `provctl connect` makes it (the ConnectResult).
+    The one way unit tests set up connections."""
+    from provctl.domain.credentials import Credentials
+    from provctl.services import connections
+
+    def connect(provider="openai", label="Default", *, ctx=None, key=None, key_env=None,
+                key_source=None, expires_at=None, **kw):
+        creds = Credentials(key=key, key_env=key_env, key_source=key_source, expires_at=expires_at)
+        return connections.connect(ctx or app_ctx, provider, label=label, creds=creds, **kw)
+
+    return connect
+
+
+@pytest.fixture
 def app_ctx(db_path, keystore, environ) -> AppContext:
     return AppContext(db_path=db_path, user="alice", environ=environ,
                       keystore_factory=lambda: keystore, clock=lambda: NOW)
@@ -65,6 +80,12 @@ class Cli:
         from provctl.cli import app
 
         return self.runner.invoke(app, list(args), input=input, obj=self.ctx)
+
+    def connect(self, provider: str, *args: str, key: str | None = None) -> str:
+        """`provctl connect PROVIDER ARGS... [--key-stdin] --json` succeeding; the new id."""
+        extra = ["--key-stdin"] if key is not None else []
+        return self.json("connect", provider, *args, *extra, "--json",
+                         input=None if key is None else key + "\n")["id"]
 
     def json(self, *args: str, input: str | None = None):
         result = self(*args, input=input)

@@ -5,10 +5,6 @@ import sqlite3
 KEY = "sk-proj-doctor-0000000000001234"
 
 
-def _connect(cli, label="Work", key=KEY):
-    result = cli("connect", "openai", "--label", label, "--key-stdin", input=key)
-    assert result.exit_code == 0, result.stderr
-    return cli.json("providers", "show", label, "--json")["id"]
 
 
 def _check(report, name):
@@ -25,7 +21,7 @@ def test_doctor_is_healthy_on_a_fresh_database(cli):
 
 
 def test_doctor_reports_a_key_deleted_behind_its_back_and_fix_forgets_it(cli, keystore):
-    cid = _connect(cli)
+    cid = cli.connect("openai", "--label", "Work", key=KEY)
     del keystore.secrets[cid]
     result = cli("doctor", "--json")
     assert result.exit_code == 1
@@ -40,7 +36,7 @@ def test_doctor_reports_a_key_deleted_behind_its_back_and_fix_forgets_it(cli, ke
 
 
 def test_doctor_fails_on_legacy_rows_and_names_them(cli, db_path):
-    _connect(cli)
+    cli.connect("openai", "--label", "Work", key=KEY)
     with sqlite3.connect(db_path) as conn:
         uid = conn.execute("SELECT id FROM users").fetchone()[0]
         conn.execute("INSERT INTO agents (id, user_id, name, name_key, created_at) VALUES "

@@ -42,11 +42,6 @@ def add_model(db_path, name, attached, provider="openai"):
         sql(db_path, "INSERT INTO attachments (model_id, connection_id, priority) VALUES (?, ?, ?)", (mid, cid, prio))
 
 
-def connect(cli, *args, key=None):
-    extra = ["--key-stdin"] if key is not None else []
-    return cli.json("connect", *args, *extra, "--json", input=key)["id"]
-
-
 def item(cid, **changes):
     base = {"id": cid, "provider": "openai", "auth_type": "api_key", "label": "Work", "status": "active",
             "key_hint": "sk-p…aaaa", "base_url": None, "models": 0, "attached_models": 0, "agent": None,
@@ -59,13 +54,13 @@ def item(cid, **changes):
 
 
 def test_list_json_is_the_slim_list_in_order(cli, db_path, environ):
-    work = connect(cli, "openai", "--label", "Work", key=KEY_A)
-    home = connect(cli, "openai", "--label", "home", "--base-url", "https://proxy.example.com/v1", key=KEY_B)
-    plus = connect(cli, "openai", "--label", "Plus", "--auth", "subscription", "--expires-at", "2020-01-01",
+    work = cli.connect("openai", "--label", "Work", key=KEY_A)
+    home = cli.connect("openai", "--label", "home", "--base-url", "https://proxy.example.com/v1", key=KEY_B)
+    plus = cli.connect("openai", "--label", "Plus", "--auth", "subscription", "--expires-at", "2020-01-01",
                    key=KEY_C)
-    claude = connect(cli, "anthropic", "--label", "CI", "--key-env", "ANTHROPIC_API_KEY")
-    laptop = connect(cli, "ollama", "--label", "Laptop")
-    off = connect(cli, "openai", "--label", "Off", "--key-env", "OFF_KEY")
+    claude = cli.connect("anthropic", "--label", "CI", "--key-env", "ANTHROPIC_API_KEY")
+    laptop = cli.connect("ollama", "--label", "Laptop")
+    off = cli.connect("openai", "--label", "Off", "--key-env", "OFF_KEY")
     cli.json("providers", "disable", off, "--json")
     legacy = add_legacy(db_path, "Work")
 
@@ -84,8 +79,8 @@ def test_list_json_is_the_slim_list_in_order(cli, db_path, environ):
 
 
 def test_list_filters_by_provider_and_status(cli, db_path):
-    work = connect(cli, "openai", "--label", "Work", key=KEY_A)
-    connect(cli, "anthropic", "--label", "Work", key=KEY_C)
+    work = cli.connect("openai", "--label", "Work", key=KEY_A)
+    cli.connect("anthropic", "--label", "Work", key=KEY_C)
     legacy = add_legacy(db_path, "Old")
     assert [e["id"] for e in cli.json("providers", "list", "--provider", "openai", "--json")] == [legacy, work]
     assert [e["id"] for e in cli.json("providers", "list", "--status", "legacy", "--json")] == [legacy]
@@ -108,7 +103,7 @@ def test_list_with_no_connections_is_success(cli):
 
 
 def test_list_table_shows_one_line_per_connection_without_the_key(cli, db_path):
-    work = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    work = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_legacy(db_path, "Old")
     result = cli("providers", "list")
     assert result.exit_code == 0
@@ -124,8 +119,8 @@ def test_list_table_shows_one_line_per_connection_without_the_key(cli, db_path):
 
 
 def test_list_makes_no_keyring_call(cli, app_ctx):
-    connect(cli, "openai", "--label", "A", key=KEY_A)
-    connect(cli, "openai", "--label", "B", key=KEY_B)
+    cli.connect("openai", "--label", "A", key=KEY_A)
+    cli.connect("openai", "--label", "B", key=KEY_B)
 
     class Refusing(MemoryKeyStore):
         def _guard(self):
@@ -140,8 +135,8 @@ def test_list_makes_no_keyring_call(cli, app_ctx):
 
 
 def test_show_json_has_every_field(cli, db_path):
-    cid = connect(cli, "openai", "--label", "Work", "--key-env", "OPENAI_API_KEY", "--agent", "bot", key=KEY_A)
-    other = connect(cli, "openai", "--label", "Other", key=KEY_B)
+    cid = cli.connect("openai", "--label", "Work", "--key-env", "OPENAI_API_KEY", "--agent", "bot", key=KEY_A)
+    other = cli.connect("openai", "--label", "Other", key=KEY_B)
     add_model(db_path, "gpt-4o", [other, cid])
     add_model(db_path, "fast", [cid])
     doc = cli.json("providers", "show", "openai/Work", "--json")
@@ -155,17 +150,17 @@ def test_show_json_has_every_field(cli, db_path):
 
 
 def test_show_credential_source_follows_the_sources(cli, keystore, environ):
-    cid = connect(cli, "openai", "--label", "Work", "--key-env", "OPENAI_API_KEY", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", "--key-env", "OPENAI_API_KEY", key=KEY_A)
     keystore.secrets.clear()
     assert cli.json("providers", "show", cid, "--json")["credential_source"] == "none"
     environ["OPENAI_API_KEY"] = KEY_B
     assert cli.json("providers", "show", cid, "--json")["credential_source"] == "env"
-    laptop = connect(cli, "ollama")
+    laptop = cli.connect("ollama")
     assert cli.json("providers", "show", laptop, "--json")["credential_source"] == "none"
 
 
 def test_show_a_subscription_and_a_legacy_row(cli, db_path):
-    plus = connect(cli, "anthropic", "--auth", "subscription", "--label", "Max", "--expires-at",
+    plus = cli.connect("anthropic", "--auth", "subscription", "--label", "Max", "--expires-at",
                    "2027-03-01T10:00:00+01:00", key=KEY_C)
     doc = cli.json("providers", "show", "anthropic/subscription/max", "--json")
     assert (doc["id"], doc["expires_at"], doc["status"]) == (plus, "2027-03-01T09:00:00.000000Z", "active")
@@ -176,7 +171,7 @@ def test_show_a_subscription_and_a_legacy_row(cli, db_path):
 
 
 def test_show_table(cli):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     result = cli("providers", "show", "Work")
     assert result.exit_code == 0
     fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in result.stdout.splitlines()[1:])
@@ -188,7 +183,7 @@ def test_show_table(cli):
 
 
 def test_show_unknown_is_exit_3_and_ambiguous_is_exit_4(cli, db_path):
-    work = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    work = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_legacy(db_path, "Work")
     assert_error(cli("providers", "show", "Nope"), 3, "no connection matches 'Nope'")
     assert_error(
@@ -204,7 +199,7 @@ def test_show_unknown_is_exit_3_and_ambiguous_is_exit_4(cli, db_path):
 
 
 def test_rename(cli, keystore):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     result = cli("providers", "rename", "Work", "Office")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "Renamed to openai/api_key/Office.\n")
     assert cli.json("providers", "rename", "Office", "Büro", "--json") == item(cid, label="Büro")
@@ -212,8 +207,8 @@ def test_rename(cli, keystore):
 
 
 def test_rename_conflict_is_exit_4(cli):
-    connect(cli, "openai", "--label", "Work", key=KEY_A)
-    home = connect(cli, "openai", "--label", "Home", key=KEY_B)
+    cli.connect("openai", "--label", "Work", key=KEY_A)
+    home = cli.connect("openai", "--label", "Home", key=KEY_B)
     assert_error(cli("providers", "rename", "Work", "HOME"), 4,
                  f"the label 'HOME' is taken by openai/api_key/Home [{home[:8]}]", "choose another label")
     assert_error(cli("providers", "rename", "Work", "bad\u202elabel"), 2,
@@ -222,7 +217,7 @@ def test_rename_conflict_is_exit_4(cli):
 
 
 def test_disable_and_enable(cli):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     result = cli("providers", "disable", "Work")
     assert (result.exit_code, result.stderr) == (0, "Disabled openai/api_key/Work.\n")
     assert cli.json("providers", "list", "--json") == [item(cid, status="disabled")]
@@ -236,7 +231,7 @@ def test_disable_and_enable(cli):
 
 
 def test_set_key_with_key_stdin_updates_the_keyring(cli, keystore):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     result = cli("providers", "set-key", "Work", "--key-stdin", input=KEY_B + "\n")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "Updated the credential of openai/api_key/Work.\n")
     assert keystore.secrets == {cid: KEY_B}
@@ -244,7 +239,7 @@ def test_set_key_with_key_stdin_updates_the_keyring(cli, keystore):
 
 
 def test_set_key_env_and_expiry(cli, environ):
-    cid = connect(cli, "openai", "--auth", "subscription", "--label", "Plus", key=KEY_A)
+    cid = cli.connect("openai", "--auth", "subscription", "--label", "Plus", key=KEY_A)
     doc = cli.json("providers", "set-key", "Plus", "--key-env", "PLUS_TOKEN", "--expires-at", "2020-01-01", "--json")
     assert doc == item(cid, auth_type="subscription", label="Plus", status="expired")
     shown = cli.json("providers", "show", cid, "--json")
@@ -253,8 +248,8 @@ def test_set_key_env_and_expiry(cli, environ):
 
 
 def test_set_key_errors(cli, keystore, app_ctx):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
-    connect(cli, "openai", "--label", "Home", key=KEY_B)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
+    cli.connect("openai", "--label", "Home", key=KEY_B)
     assert_error(cli("providers", "set-key", "Work"), 2, "nothing to set")
     assert_error(cli("providers", "set-key", "Work", "--key-stdin", input="  \n"), 2, "the key is empty")
     assert_error(cli("providers", "set-key", "Work", "--expires-at", "2030-01-01"), 2,
@@ -272,7 +267,7 @@ def test_set_key_errors(cli, keystore, app_ctx):
 
 
 def test_remove_deletes_the_row_and_the_keyring_entry(cli, keystore):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     result = cli("providers", "remove", "Work")
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "Removed openai/api_key/Work.\n")
     assert keystore.secrets == {}
@@ -281,13 +276,13 @@ def test_remove_deletes_the_row_and_the_keyring_entry(cli, keystore):
 
 
 def test_remove_json(cli):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     assert cli.json("providers", "remove", cid, "--json") == {
         "removed": item(cid), "detached_from": [], "models_without_connections": []}
 
 
 def test_remove_is_refused_while_attached(cli, keystore, db_path):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_model(db_path, "gpt-4o", [cid])
     assert_error(cli("providers", "remove", "Work"), 4, "openai/api_key/Work is attached to gpt-4o (priority 1)",
                  "detach it with `provctl model detach`, or add --force to detach it everywhere")
@@ -296,8 +291,8 @@ def test_remove_is_refused_while_attached(cli, keystore, db_path):
 
 
 def test_remove_force_detaches_and_reports_models_left_without_connections(cli, keystore, db_path):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
-    other = connect(cli, "openai", "--label", "Other", key=KEY_B)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
+    other = cli.connect("openai", "--label", "Other", key=KEY_B)
     add_model(db_path, "gpt-4o", [cid, other])
     add_model(db_path, "solo", [cid])
     result = cli("providers", "remove", "Work", "--force")
@@ -313,14 +308,14 @@ def test_remove_force_detaches_and_reports_models_left_without_connections(cli, 
 
 
 def test_remove_force_json(cli, db_path):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_model(db_path, "solo", [cid])
     assert cli.json("providers", "remove", "Work", "--force", "--json") == {
         "removed": item(cid, attached_models=1), "detached_from": ["solo"], "models_without_connections": ["solo"]}
 
 
 def test_remove_without_a_keyring_is_exit_6_and_keeps_the_row(cli, app_ctx, keystore):
-    cid = connect(cli, "openai", "--label", "Work", key=KEY_A)
+    cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     app_ctx._keystore = MemoryKeyStore(fail=True)
     result = cli("providers", "remove", "Work")
     assert result.exit_code == 6

@@ -20,12 +20,6 @@ STAMP = "2026-11-21T12:00:00.000000Z"  # the app_ctx clock
 
 
 
-def connect(cli, label, base_url, *, key=KEY, provider="openai", extra=()):
-    args = ["connect", provider, "--label", label, "--base-url", base_url, "--json", *extra]
-    if key is not None:
-        args.append("--key-stdin")
-    return cli.json(*args, input=None if key is None else key + "\n")["id"]
-
 
 def assert_no_key(result, key=KEY):
     assert key not in result.stdout and key not in result.stderr
@@ -34,8 +28,8 @@ def assert_no_key(result, key=KEY):
 def test_refresh_prints_one_json_result_per_connection_and_exits_0_when_all_are_ok(cli, fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o", "gpt-4o-mini"))
     fake.set("/api/tags", models_reply("ollama", "llama3:latest"))
-    work = connect(cli, "Work", f"{fake.url}/v1")
-    laptop = connect(cli, "Laptop", fake.url, key=None, provider="ollama")
+    work = cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
+    laptop = cli.connect("ollama", "--label", "Laptop", "--base-url", fake.url)
     result = cli("providers", "refresh", "--all", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
@@ -52,10 +46,10 @@ def test_refresh_exits_5_when_any_fails_and_still_stores_the_ok_ones(cli, fake, 
     fake.set("/401/models", status_reply(401, f"Incorrect API key provided: {KEY}"))
     fake.set("/500/models", status_reply(500))
     fake.set("/html/models", text_reply("<html>oops</html>"))
-    ids = {name: connect(cli, name, f"{fake.url}/{name}", key=f"{KEY}-{name}")
+    ids = {name: cli.connect("openai", "--label", name, "--base-url", f"{fake.url}/{name}", key=f"{KEY}-{name}")
            for name in ("ok", "401", "500", "html")}
-    ids["dead"] = connect(cli, "dead", closed_port_url(), key=f"{KEY}-dead")
-    ids["env"] = connect(cli, "env", f"{fake.url}/ok", key=None, extra=("--key-env", "UNSET_FOR_TEST"))
+    ids["dead"] = cli.connect("openai", "--label", "dead", "--base-url", closed_port_url(), key=f"{KEY}-dead")
+    ids["env"] = cli.connect("openai", "--label", "env", "--base-url", f"{fake.url}/ok", "--key-env", "UNSET_FOR_TEST")
     result = cli("providers", "refresh", "--all", "--json", "--timeout", "2")
     assert result.exit_code == 5
     assert json.loads(result.stdout) == [
@@ -80,8 +74,8 @@ def test_refresh_exits_5_when_any_fails_and_still_stores_the_ok_ones(cli, fake, 
 def test_refresh_prints_a_table_of_results(cli, fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     fake.set("/bad/models", status_reply(403))
-    work = connect(cli, "Work", f"{fake.url}/v1")
-    bad = connect(cli, "Bad", f"{fake.url}/bad", key=KEY + "-bad")
+    work = cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
+    bad = cli.connect("openai", "--label", "Bad", "--base-url", f"{fake.url}/bad", key=KEY + "-bad")
     result = cli("providers", "refresh", "Work", "Bad")
     assert result.exit_code == 5
     rows = [line.split() for line in result.stdout.splitlines()]
@@ -101,15 +95,15 @@ def test_refresh_without_ref_or_all_is_a_usage_error(cli):
 
 
 def test_refresh_of_an_unknown_ref_is_exit_3_and_asks_nothing(cli, fake):
-    connect(cli, "Work", f"{fake.url}/v1")
+    cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
     result = cli("providers", "refresh", "Work", "nope", "--json")
     assert result.exit_code == 3 and result.stdout == ""
     assert fake.requests == []
 
 
 def test_refresh_of_an_ambiguous_ref_is_exit_4(cli, fake):
-    connect(cli, "Work", f"{fake.url}/v1")
-    connect(cli, "Work", fake.url, key=None, provider="ollama")
+    cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
+    cli.connect("ollama", "--label", "Work", "--base-url", fake.url)
     result = cli("providers", "refresh", "Work")
     assert result.exit_code == 4
     assert fake.requests == []
@@ -124,8 +118,8 @@ def test_refresh_all_with_no_connections_is_an_empty_success(cli):
 def test_refresh_reports_keyring_unavailable_without_crashing(cli, keystore, fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     fake.set("/api/tags", models_reply("ollama", "llama3"))
-    work = connect(cli, "Work", f"{fake.url}/v1")
-    laptop = connect(cli, "Laptop", fake.url, key=None, provider="ollama")
+    work = cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
+    laptop = cli.connect("ollama", "--label", "Laptop", "--base-url", fake.url)
     keystore.fail = True
     result = cli("providers", "refresh", "--all", "--json")
     assert result.exit_code == 5
@@ -139,14 +133,14 @@ def test_refresh_reports_keyring_unavailable_without_crashing(cli, keystore, fak
 def test_refresh_reads_the_key_env_variable(cli, environ, fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     environ["CI_OPENAI_KEY"] = KEY
-    connect(cli, "CI", f"{fake.url}/v1", key=None, extra=("--key-env", "CI_OPENAI_KEY"))
+    cli.connect("openai", "--label", "CI", "--base-url", f"{fake.url}/v1", "--key-env", "CI_OPENAI_KEY")
     assert [r["result"] for r in cli.json("providers", "refresh", "CI", "--json")] == ["ok"]
     assert fake.requests[0].header("authorization") == f"Bearer {KEY}"
 
 
 def test_models_lists_the_discovered_ids(cli, fake):
     fake.set("/v1/models", models_reply("openai", "o1", "gpt-4o"))
-    connect(cli, "Work", f"{fake.url}/v1")
+    cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
     assert cli.json("providers", "models", "Work", "--json") == []
     cli.json("providers", "refresh", "Work", "--json")
     assert cli.json("providers", "models", "openai/Work", "--json") == [
@@ -159,7 +153,7 @@ def test_models_lists_the_discovered_ids(cli, fake):
 
 
 def test_models_of_a_connection_never_refreshed_says_how(cli, fake):
-    connect(cli, "Work", f"{fake.url}/v1")
+    cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
     result = cli("providers", "models", "Work")
     assert result.exit_code == 0 and result.stdout == ""
     assert result.stderr == "No models discovered for Work. Run `provctl providers refresh Work`.\n"

@@ -20,6 +20,7 @@ def assert_error(result, code, error, hint=None):
     given (otherwise at most a Hint line)."""
     assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
     assert result.stdout == ""
+    assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert lines[0] == f"Error: {error}"
     if hint is not None:

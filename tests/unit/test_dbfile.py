@@ -8,7 +8,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import text
@@ -21,7 +20,7 @@ from provctl.errors import DatabaseError
 from provctl.keystore import MemoryKeyStore
 from provctl.services import connections
 
-NOW = datetime(2026, 11, 21, 12, 0, 0, tzinfo=timezone.utc)
+from tests.support.rows import NOW  # noqa: E402  (the one fixed clock)
 
 
 def mode(path):

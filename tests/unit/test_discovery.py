@@ -29,11 +29,6 @@ STAMP = "2026-11-21T12:00:00.000000Z"  # the app_ctx clock (tests/conftest.py)
 FAST = 0.01  # backoff before the one retry
 
 
-def connect(ctx, label, base_url, *, provider="openai", key=KEY, key_env=None, key_source=None,
-            auth=None):
-    creds = Credentials(key=key, key_env=key_env, key_source=key_source)
-    return connections.connect(ctx, provider, label=label, base_url=base_url, creds=creds,
-                               auth=auth).connection.id
 
 
 def refresh(ctx, refs=(), all_=False, **kw):
@@ -157,9 +152,9 @@ def test_connect_with_a_passing_verify_saves_the_connection(app_ctx, keystore, f
 # ---------------------------------------------------------------- providers refresh
 
 
-def test_refresh_stores_the_discovered_ids_with_the_time(app_ctx, db_path, fake):
+def test_refresh_stores_the_discovered_ids_with_the_time(app_ctx, db_path, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o-mini", "gpt-4o", "gpt-4o"))
-    cid = connect(app_ctx, "Work", f"{fake.url}/v1")
+    cid = connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY).connection.id
     results = refresh(app_ctx, ["openai/Work"])
     assert [r.to_dict() for r in results] == [
         {"id": cid, "label": "Work", "result": "ok", "models": 2, "detail": None}]
@@ -167,8 +162,8 @@ def test_refresh_stores_the_discovered_ids_with_the_time(app_ctx, db_path, fake)
     assert [v.models for v in connections.list_connections(app_ctx)] == [2]
 
 
-def test_refresh_replaces_the_previous_set(app_ctx, db_path, fake):
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+def test_refresh_replaces_the_previous_set(app_ctx, db_path, fake, connected):
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     fake.set("/v1/models", models_reply("openai", "a", "b"))
     refresh(app_ctx, ["Work"])
     fake.set("/v1/models", models_reply("openai", "b", "c"))
@@ -176,8 +171,8 @@ def test_refresh_replaces_the_previous_set(app_ctx, db_path, fake):
     assert [m for _, m, _ in stored(db_path)] == ["b", "c"]
 
 
-def test_refresh_keeps_the_previous_set_when_the_endpoint_fails(app_ctx, db_path, fake):
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+def test_refresh_keeps_the_previous_set_when_the_endpoint_fails(app_ctx, db_path, fake, connected):
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     refresh(app_ctx, ["Work"])
     fake.set("/v1/models", status_reply(500))
@@ -185,7 +180,7 @@ def test_refresh_keeps_the_previous_set_when_the_endpoint_fails(app_ctx, db_path
     assert [m for _, m, _ in stored(db_path)] == ["gpt-4o"]
 
 
-def test_refresh_reports_every_kind_of_result_and_stores_the_ok_ones(app_ctx, db_path, fake):
+def test_refresh_reports_every_kind_of_result_and_stores_the_ok_ones(app_ctx, db_path, fake, connected):
     fake.set("/ok/models", models_reply("openai", "gpt-4o"))
     fake.set("/401/models", status_reply(401))
     fake.set("/403/models", status_reply(403))
@@ -193,8 +188,8 @@ def test_refresh_reports_every_kind_of_result_and_stores_the_ok_ones(app_ctx, db
     fake.set("/html/models", text_reply("<html/>"))
     fake.set("/shape/models", json_reply({"models": []}))
     for name in ("ok", "401", "403", "500", "html", "shape"):
-        connect(app_ctx, name, f"{fake.url}/{name}", key=f"{KEY}-{name}")
-    connect(app_ctx, "dead", closed_port_url(), key=f"{KEY}-dead")
+        connected("openai", name, base_url=f"{fake.url}/{name}", key=f"{KEY}-{name}")
+    connected("openai", "dead", base_url=closed_port_url(), key=f"{KEY}-dead")
     results = refresh(app_ctx, all_=True)
     assert lines(results) == [
         ("401", "unauthorized", None, "HTTP 401"),
@@ -209,50 +204,50 @@ def test_refresh_reports_every_kind_of_result_and_stores_the_ok_ones(app_ctx, db
     assert_no_key(results, [r.to_dict() for r in results])
 
 
-def test_refresh_retries_once_after_429(app_ctx, fake):
+def test_refresh_retries_once_after_429(app_ctx, fake, connected):
     fake.set("/v1/models", status_reply(429), models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     assert lines(refresh(app_ctx, ["Work"])) == [("Work", "ok", 1, None)]
     assert len(fake.requests) == 2
 
 
-def test_refresh_times_out_a_slow_endpoint_with_the_given_read_timeout(app_ctx, fake):
+def test_refresh_times_out_a_slow_endpoint_with_the_given_read_timeout(app_ctx, fake, connected):
     fake.set("/v1/models", slow_reply(3.0))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     assert lines(refresh(app_ctx, ["Work"], timeout=0.2)) == [
         ("Work", "unreachable", None, "timed out after 0.2s")]
 
 
-def test_refresh_without_a_usable_key_sends_no_request(app_ctx, fake):
+def test_refresh_without_a_usable_key_sends_no_request(app_ctx, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Env", f"{fake.url}/v1", key=None, key_env="UNSET_VAR_FOR_TEST")
+    connected("openai", "Env", base_url=f"{fake.url}/v1", key_env="UNSET_VAR_FOR_TEST")
     assert lines(refresh(app_ctx, ["Env"])) == [("Env", "error", None, "no_key")]
     assert fake.requests == []
 
 
-def test_refresh_reads_the_key_from_the_named_variable(app_ctx, environ, fake):
+def test_refresh_reads_the_key_from_the_named_variable(app_ctx, environ, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     environ["MY_KEY"] = f"  {KEY2}\n"
-    connect(app_ctx, "Env", f"{fake.url}/v1", key=None, key_env="MY_KEY")
+    connected("openai", "Env", base_url=f"{fake.url}/v1", key_env="MY_KEY")
     assert lines(refresh(app_ctx, ["Env"])) == [("Env", "ok", 1, None)]
     assert fake.requests[0].header("authorization") == f"Bearer {KEY2}"
 
 
-def test_refresh_follows_the_key_source_order(app_ctx, environ, fake):
+def test_refresh_follows_the_key_source_order(app_ctx, environ, fake, connected):
     # one path per connection: the two requests run concurrently, in no fixed order
     fake.set("/stored/v1/models", models_reply("openai", "gpt-4o"))
     fake.set("/envfirst/v1/models", models_reply("openai", "gpt-4o"))
     environ["MY_KEY"] = KEY2
-    connect(app_ctx, "Stored", f"{fake.url}/stored/v1", key_env="MY_KEY", key_source="keyring,env")
-    connect(app_ctx, "EnvFirst", f"{fake.url}/envfirst/v1", key=KEY + "x", key_env="MY_KEY",
+    connected("openai", "Stored", base_url=f"{fake.url}/stored/v1", key=KEY, key_env="MY_KEY", key_source="keyring,env")
+    connected("openai", "EnvFirst", base_url=f"{fake.url}/envfirst/v1", key=KEY + "x", key_env="MY_KEY",
             key_source="env,keyring")
     refresh(app_ctx, ["Stored", "EnvFirst"])
     sent = {r.path.split("/")[1]: r.header("authorization") for r in fake.requests}
     assert sent == {"stored": f"Bearer {KEY}", "envfirst": f"Bearer {KEY2}"}
 
 
-def test_refresh_reports_a_key_gone_from_the_keyring(app_ctx, keystore, fake):
-    cid = connect(app_ctx, "Work", f"{fake.url}/v1")
+def test_refresh_reports_a_key_gone_from_the_keyring(app_ctx, keystore, fake, connected):
+    cid = connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY).connection.id
     del keystore.secrets[cid]
     assert lines(refresh(app_ctx, ["Work"])) == [("Work", "error", None, "key_missing")]
     assert fake.requests == []
@@ -269,13 +264,13 @@ class OneBrokenKeyStore(MemoryKeyStore):
         return super().get(connection_id)
 
 
-def test_a_keyring_failure_fails_that_connection_only(app_ctx, db_path, fake):
+def test_a_keyring_failure_fails_that_connection_only(app_ctx, db_path, fake, connected):
     store = OneBrokenKeyStore()
     app_ctx.keystore_factory = lambda: store
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "A", f"{fake.url}/v1", key=KEY)
-    store.broken = connect(app_ctx, "B", f"{fake.url}/v1", key=KEY2)
-    connect(app_ctx, "C", f"{fake.url}/v1", key=KEY + "c")
+    connected("openai", "A", base_url=f"{fake.url}/v1", key=KEY)
+    store.broken = connected("openai", "B", base_url=f"{fake.url}/v1", key=KEY2).connection.id
+    connected("openai", "C", base_url=f"{fake.url}/v1", key=KEY + "c")
     results = refresh(app_ctx, all_=True)
     assert lines(results) == [("A", "ok", 1, None), ("B", "error", None, "keyring_unavailable"),
                               ("C", "ok", 1, None)]
@@ -284,7 +279,7 @@ def test_a_keyring_failure_fails_that_connection_only(app_ctx, db_path, fake):
     assert_no_key(results)
 
 
-def test_a_hung_keyring_is_asked_once_per_batch(app_ctx, monkeypatch, fake):
+def test_a_hung_keyring_is_asked_once_per_batch(app_ctx, monkeypatch, fake, connected):
     calls = []
 
     class HungKeyStore(MemoryKeyStore):
@@ -294,8 +289,8 @@ def test_a_hung_keyring_is_asked_once_per_batch(app_ctx, monkeypatch, fake):
 
     store = HungKeyStore()
     app_ctx.keystore_factory = lambda: store
-    connect(app_ctx, "A", f"{fake.url}/v1", key=KEY)
-    connect(app_ctx, "B", f"{fake.url}/v1", key=KEY2)
+    connected("openai", "A", base_url=f"{fake.url}/v1", key=KEY)
+    connected("openai", "B", base_url=f"{fake.url}/v1", key=KEY2)
     monkeypatch.setattr(discovery, "KEYRING_STUCK_S", 0.0)  # every failure counts as a hang
     results = refresh(app_ctx, all_=True)
     assert lines(results) == [("A", "error", None, "keyring_unavailable"),
@@ -303,19 +298,19 @@ def test_a_hung_keyring_is_asked_once_per_batch(app_ctx, monkeypatch, fake):
     assert len(calls) == 1 and fake.requests == []
 
 
-def test_refresh_asks_a_local_connection_without_a_key(app_ctx, db_path, fake):
+def test_refresh_asks_a_local_connection_without_a_key(app_ctx, db_path, fake, connected):
     fake.set("/api/tags", models_reply("ollama", "llama3:latest", "qwen2:7b"))
-    connect(app_ctx, "Laptop", fake.url, provider="ollama", key=None)
+    connected("ollama", "Laptop", base_url=fake.url)
     assert lines(refresh(app_ctx, ["ollama/Laptop"])) == [("Laptop", "ok", 2, None)]
     (req,) = fake.requests
     assert req.path == "/api/tags" and req.header("authorization") is None
     assert [m for _, m, _ in stored(db_path)] == ["llama3:latest", "qwen2:7b"]
 
 
-def test_refresh_all_covers_enabled_user_level_connections_only(app_ctx, db_path, fake):
+def test_refresh_all_covers_enabled_user_level_connections_only(app_ctx, db_path, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "On", f"{fake.url}/v1", key=KEY)
-    connect(app_ctx, "Off", f"{fake.url}/v1", key=KEY2)
+    connected("openai", "On", base_url=f"{fake.url}/v1", key=KEY)
+    connected("openai", "Off", base_url=f"{fake.url}/v1", key=KEY2)
     connections.set_enabled(app_ctx, "Off", False)
     uid = sqlite3.connect(db_path).execute("SELECT id FROM users").fetchone()[0]
     sql(db_path, "INSERT INTO agents (id, user_id, name, name_key, created_at) "
@@ -330,9 +325,9 @@ def test_refresh_all_covers_enabled_user_level_connections_only(app_ctx, db_path
     assert lines(refresh(app_ctx, ["Off", "Old"])) == [("Off", "ok", 1, None), ("Old", "ok", 1, None)]
 
 
-def test_refresh_keeps_the_order_of_the_refs_and_names_each_connection_once(app_ctx, fake):
+def test_refresh_keeps_the_order_of_the_refs_and_names_each_connection_once(app_ctx, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    ids = {name: connect(app_ctx, name, f"{fake.url}/v1", key=f"{KEY}-{name}")
+    ids = {name: connected("openai", name, base_url=f"{fake.url}/v1", key=f"{KEY}-{name}").connection.id
            for name in ("a", "b", "c")}
     results = refresh(app_ctx, ["c", ids["a"][:8], "openai/c"], all_=True)
     assert [r.label for r in results] == ["c", "a", "b"]
@@ -345,8 +340,8 @@ def test_refresh_needs_refs_or_all(app_ctx):
     assert info.value.exit_code == 2 and "--all" in info.value.message
 
 
-def test_refresh_with_an_unknown_ref_sends_no_request(app_ctx, fake):
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+def test_refresh_with_an_unknown_ref_sends_no_request(app_ctx, fake, connected):
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     with pytest.raises(NotFound):
         refresh(app_ctx, ["Work", "nope"])
     assert fake.requests == []
@@ -356,11 +351,11 @@ def test_refresh_with_nothing_enabled_is_an_empty_success(app_ctx):
     assert refresh(app_ctx, all_=True) == []
 
 
-def test_refresh_reports_progress_for_every_connection(app_ctx, fake):
+def test_refresh_reports_progress_for_every_connection(app_ctx, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Env", f"{fake.url}/v1", key=None, key_env="UNSET_VAR_FOR_TEST")
+    connected("openai", "Env", base_url=f"{fake.url}/v1", key_env="UNSET_VAR_FOR_TEST")
     for name in ("a", "b", "c"):
-        connect(app_ctx, name, f"{fake.url}/v1", key=f"{KEY}-{name}")
+        connected("openai", name, base_url=f"{fake.url}/v1", key=f"{KEY}-{name}")
     events = []
     main = threading.get_ident()
     results = refresh(app_ctx, all_=True, on_start=lambda total: events.append(("start", total)),
@@ -372,7 +367,7 @@ def test_refresh_reports_progress_for_every_connection(app_ctx, fake):
     assert all(e[3] for e in events[1:])  # called in the caller's thread
 
 
-def test_refresh_asks_several_connections_at_once_within_the_bound(app_ctx, fake):
+def test_refresh_asks_several_connections_at_once_within_the_bound(app_ctx, fake, connected):
     lock = threading.Lock()
     state = {"now": 0, "max": 0}
 
@@ -389,16 +384,16 @@ def test_refresh_asks_several_connections_at_once_within_the_bound(app_ctx, fake
 
     fake.set("/v1/models", reply)
     for i in range(6):
-        connect(app_ctx, f"c{i}", f"{fake.url}/v1", key=f"{KEY}-{i}")
+        connected("openai", f"c{i}", base_url=f"{fake.url}/v1", key=f"{KEY}-{i}")
     results = refresh(app_ctx, all_=True, max_workers=3)
     assert [r.result for r in results] == ["ok"] * 6
     assert state["max"] == 3
 
 
-def test_a_connection_removed_during_the_refresh_is_not_stored(app_ctx, db_path, fake):
+def test_a_connection_removed_during_the_refresh_is_not_stored(app_ctx, db_path, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Gone", f"{fake.url}/v1", key=KEY)
-    connect(app_ctx, "Kept", f"{fake.url}/v1", key=KEY2)
+    connected("openai", "Gone", base_url=f"{fake.url}/v1", key=KEY)
+    connected("openai", "Kept", base_url=f"{fake.url}/v1", key=KEY2)
 
     def remove_gone(done, total, result):
         if done == total:
@@ -410,9 +405,9 @@ def test_a_connection_removed_during_the_refresh_is_not_stored(app_ctx, db_path,
     assert [label for label, _, _ in stored(db_path)] == ["Kept"]
 
 
-def test_removing_a_connection_drops_its_discovered_models(app_ctx, db_path, fake):
+def test_removing_a_connection_drops_its_discovered_models(app_ctx, db_path, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     refresh(app_ctx, ["Work"])
     connections.remove(app_ctx, "Work")
     assert stored(db_path) == []
@@ -421,10 +416,10 @@ def test_removing_a_connection_drops_its_discovered_models(app_ctx, db_path, fak
 # ---------------------------------------------------------------- providers models
 
 
-def test_models_lists_the_discovered_ids_sorted(app_ctx, fake):
+def test_models_lists_the_discovered_ids_sorted(app_ctx, fake, connected):
     fake.set("/v1/models", models_reply("openai", "o1", "gpt-4o", "gpt-4o-mini"))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
-    connect(app_ctx, "Other", f"{fake.url}/v1", key=KEY2)
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
+    connected("openai", "Other", base_url=f"{fake.url}/v1", key=KEY2)
     refresh(app_ctx, ["Work"])
     found = discovery.models(app_ctx, "openai/Work")
     assert [m.to_dict() for m in found] == [
@@ -451,18 +446,18 @@ def _row(app_ctx, label):
                     if r.label_key == labels.fold(label))
 
 
-def test_probe_answers_ok_with_the_model_ids(app_ctx, fake):
+def test_probe_answers_ok_with_the_model_ids(app_ctx, fake, connected):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
     outcome = discovery.probe(_row(app_ctx, "Work"), KEY, 5.0)
     assert (outcome.result, outcome.detail, outcome.model_ids) == ("ok", None, ("gpt-4o",))
     assert fake.requests[0].header("authorization") == f"Bearer {KEY}"
 
 
-def test_probe_failures_name_the_result_in_the_detail(app_ctx, fake):
+def test_probe_failures_name_the_result_in_the_detail(app_ctx, fake, connected):
     fake.set("/v1/models", status_reply(401))
-    connect(app_ctx, "Work", f"{fake.url}/v1")
-    connect(app_ctx, "Dead", closed_port_url(), key=KEY2)
+    connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
+    connected("openai", "Dead", base_url=closed_port_url(), key=KEY2)
     rejected = discovery.probe(_row(app_ctx, "Work"), KEY, 5.0)
     assert (rejected.result, rejected.detail) == ("unauthorized", "unauthorized: HTTP 401")
     dead = discovery.probe(_row(app_ctx, "Dead"), KEY2, 5.0)
@@ -470,9 +465,9 @@ def test_probe_failures_name_the_result_in_the_detail(app_ctx, fake):
     assert_no_key(rejected, dead)
 
 
-def test_probe_of_a_local_connection_sends_no_key(app_ctx, fake):
+def test_probe_of_a_local_connection_sends_no_key(app_ctx, fake, connected):
     fake.set("/api/tags", models_reply("ollama", "llama3"))
-    connect(app_ctx, "Laptop", fake.url, provider="ollama", key=None)
+    connected("ollama", "Laptop", base_url=fake.url)
     assert discovery.probe(_row(app_ctx, "Laptop"), None, 5.0).result == "ok"
     assert fake.requests[0].header("authorization") is None
 

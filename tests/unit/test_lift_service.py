@@ -242,7 +242,7 @@ def test_undo_restores_agents_and_labels_and_marks_the_run(app_ctx, world, db_pa
     result = lift.undo(app_ctx, run[:8])
     assert result.run_id == run
     assert [(r.label, r.lifted_label, r.action) for r in result.rows if r.id == a] == [("Default", "bot-a", "relabel")]
-    assert dump(db_path, skip_lift_tables=True) == [l for l in before if "lift_run" not in l]
+    assert dump(db_path, skip_lift_tables=True) == [line for line in before if "lift_run" not in line]
     assert world.sql("SELECT undone_at IS NOT NULL FROM lift_runs") == [(1,)]
     assert lift.lift(app_ctx, dry_run=True).summary["lifted"] == 2  # pending again
 
@@ -324,7 +324,7 @@ def test_undo_reverts_the_whole_run_for_every_user(app_ctx, world, db_path):
     run = lift.lift(app_ctx, all_users=True).run_id
     result = lift.undo(app_ctx, run)
     assert {r.user for r in result.rows} == {"alice", "bob"}
-    assert dump(db_path, skip_lift_tables=True) == [l for l in before if "lift_run" not in l]
+    assert dump(db_path, skip_lift_tables=True) == [line for line in before if "lift_run" not in line]
 
 
 def test_a_failed_apply_changes_nothing_and_removes_its_backup(app_ctx, world, db_path, monkeypatch):

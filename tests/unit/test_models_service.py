@@ -16,10 +16,9 @@ from tests.support.rows import NOW
 from tests.support.checks import sql
 
 
-def connect(ctx, label, provider="openai", *, key=None, key_env=None, **kw):
-    if key is None and key_env is None and provider != "ollama":
-        key = f"sk-{provider}-{label}-" + "x" * 20
-    return connections.connect(ctx, provider, label=label, creds=Credentials(key=key, key_env=key_env), **kw).connection
+def key_for(label, provider="openai"):
+    """A distinct key per connection."""
+    return f"sk-{provider}-{label}-" + "x" * 20
 
 
 def order(ctx, name):
@@ -34,55 +33,55 @@ def attachments(db_path):
 # ---------------------------------------------------------------- add
 
 
-def test_add_with_attach_keeps_the_given_order(app_ctx):
+def test_add_with_attach_keeps_the_given_order(app_ctx, connected):
     for label in ("A", "B", "C"):
-        connect(app_ctx, label)
+        connected("openai", label, key=key_for(label))
     change = models.add(app_ctx, "gpt-4o", provider="openai", attach=["openai/C", "A", "openai/api_key/B"])
     assert [(c.priority, c.label) for c in change.model.connections] == [(1, "C"), (2, "A"), (3, "B")]
     assert change.auto_attach is False and change.warnings == ()
 
 
-def test_add_without_attach_takes_the_oldest_usable_connection(app_ctx, db_path):
-    connect(app_ctx, "Old")
-    connect(app_ctx, "Newer")
+def test_add_without_attach_takes_the_oldest_usable_connection(app_ctx, db_path, connected):
+    connected("openai", "Old", key=key_for("Old"))
+    connected("openai", "Newer", key=key_for("Newer"))
     change = models.add(app_ctx, "gpt-4o", provider="openai")
     assert change.auto_attach and change.auto_attached.label == "Old"
     assert order(app_ctx, "gpt-4o") == [(1, "Old")]
 
 
-def test_auto_attach_never_takes_a_disabled_keyless_expired_or_legacy_connection(app_ctx, db_path):
-    disabled = connect(app_ctx, "Disabled")
+def test_auto_attach_never_takes_a_disabled_keyless_expired_or_legacy_connection(app_ctx, db_path, connected):
+    disabled = connected("openai", "Disabled", key=key_for("Disabled")).connection
     connections.set_enabled(app_ctx, disabled.id, False)
-    connect(app_ctx, "Keyless", key_env="UNSET_VARIABLE")
+    connected("openai", "Keyless", key_env="UNSET_VARIABLE")
     past = timeutil.stamp(NOW - timedelta(days=1))
     connections.connect(app_ctx, "openai", label="Expired", auth="subscription",
                         creds=Credentials(key="sk-sub-" + "e" * 20, expires_at=past))
-    legacy = connect(app_ctx, "Legacy")
+    legacy = connected("openai", "Legacy", key=key_for("Legacy")).connection
     sql(db_path, "INSERT INTO agents (id, user_id, name, name_key, created_at) "
                  "SELECT 'ag1', user_id, 'bot', 'bot', created_at FROM connections WHERE id = ?", (legacy.id,))
     sql(db_path, "UPDATE connections SET agent_id = 'ag1' WHERE id = ?", (legacy.id,))
-    connect(app_ctx, "Good")
+    connected("openai", "Good", key=key_for("Good"))
     # all created at the same instant (fixed clock): "oldest" falls back to insertion order
     change = models.add(app_ctx, "gpt-4o", provider="openai")
     assert change.auto_attached.label == "Good"
 
 
-def test_auto_attach_prefers_the_earliest_created_at(app_ctx, db_path):
-    connect(app_ctx, "First")
-    connect(app_ctx, "Second")
+def test_auto_attach_prefers_the_earliest_created_at(app_ctx, db_path, connected):
+    connected("openai", "First", key=key_for("First"))
+    connected("openai", "Second", key=key_for("Second"))
     sql(db_path, "UPDATE connections SET created_at = '2020-01-01T00:00:00.000000Z' WHERE label = 'Second'")
     assert models.add(app_ctx, "m", provider="openai").auto_attached.label == "Second"
 
 
-def test_auto_attach_uses_env_keys_present_now(app_ctx, environ):
-    connect(app_ctx, "CI", key_env="CI_KEY")
+def test_auto_attach_uses_env_keys_present_now(app_ctx, environ, connected):
+    connected("openai", "CI", key_env="CI_KEY")
     assert models.add(app_ctx, "a", provider="openai").auto_attached is None
     environ["CI_KEY"] = "sk-ci"
     assert models.add(app_ctx, "b", provider="openai").auto_attached.label == "CI"
 
 
-def test_add_with_no_usable_connection_attaches_none(app_ctx):
-    connect(app_ctx, "Claude", provider="anthropic")
+def test_add_with_no_usable_connection_attaches_none(app_ctx, connected):
+    connected("anthropic", "Claude", key=key_for("Claude", "anthropic"))
     change = models.add(app_ctx, "gpt-4o", provider="openai")
     assert change.auto_attach and change.auto_attached is None and change.model.connections == ()
 
@@ -93,9 +92,9 @@ def test_add_rejects_a_duplicate_name_folded(app_ctx):
         models.add(app_ctx, "STRASSE", provider="anthropic")
 
 
-def test_add_rejects_cross_family_and_repeated_attach(app_ctx, db_path):
-    connect(app_ctx, "Work")
-    connect(app_ctx, "Claude", provider="anthropic")
+def test_add_rejects_cross_family_and_repeated_attach(app_ctx, db_path, connected):
+    connected("openai", "Work", key=key_for("Work"))
+    connected("anthropic", "Claude", key=key_for("Claude", "anthropic"))
     with pytest.raises(Conflict, match="cross-family attachment"):
         models.add(app_ctx, "gpt-4o", provider="openai", attach=["openai/Work", "Claude"])
     with pytest.raises(Conflict, match="twice"):
@@ -137,9 +136,9 @@ def test_upstream_defaults_to_the_name(app_ctx):
 
 
 @pytest.fixture
-def three(app_ctx):
+def three(app_ctx, connected):
     for label in ("A", "B", "C", "D"):
-        connect(app_ctx, label)
+        connected("openai", label, key=key_for(label))
     models.add(app_ctx, "m", provider="openai", attach=["A", "B", "C"])
     return app_ctx
 
@@ -169,8 +168,8 @@ def test_attach_twice_is_a_conflict(three):
         models.attach(three, "m", "B")
 
 
-def test_attach_cross_family_is_a_conflict(three):
-    connect(three, "Claude", provider="anthropic")
+def test_attach_cross_family_is_a_conflict(three, connected):
+    connected("anthropic", "Claude", key=key_for("Claude", "anthropic"), ctx=three)
     with pytest.raises(Conflict, match="cross-family attachment"):
         models.attach(three, "m", "Claude")
 
@@ -182,8 +181,8 @@ def test_attach_disabled_connection_works_with_a_warning(three):
     assert len(change.warnings) == 1 and "disabled" in change.warnings[0]
 
 
-def test_attach_ambiguous_reference_is_a_conflict(three):
-    connect(three, "A", provider="anthropic")
+def test_attach_ambiguous_reference_is_a_conflict(three, connected):
+    connected("anthropic", "A", key=key_for("A", "anthropic"), ctx=three)
     with pytest.raises(Conflict, match="ambiguous"):
         models.attach(three, "m", "A")
 
@@ -203,8 +202,8 @@ def test_detach_of_a_connection_not_attached_is_not_found(three):
         models.detach(three, "m", "D")
 
 
-def test_detach_of_the_last_connection_warns(app_ctx):
-    connect(app_ctx, "A")
+def test_detach_of_the_last_connection_warns(app_ctx, connected):
+    connected("openai", "A", key=key_for("A"))
     models.add(app_ctx, "m", provider="openai")
     change = models.detach(app_ctx, "m", "A")
     assert change.model.connections == () and "no connection left" in change.warnings[0]

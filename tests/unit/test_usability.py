@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from provctl.domain import credentials, resolution, usability
+from provctl.domain.rows import ConnectionRow
 from provctl.domain.timeutil import stamp
 from provctl.errors import SecretStoreError
 from tests.support.rows import MODEL, NOW, row
