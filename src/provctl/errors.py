@@ -19,29 +19,31 @@ class ProvctlError(Exception):
 
 class UsageError(ProvctlError):
     """Malformed value (exit 2, Click's own code for usage errors)."""
-
     exit_code = 2
 
 
 class NotFound(ProvctlError):
+    """No such connection, model, agent or lift run (exit 3)."""
     exit_code = 3
 
 
 class Conflict(ProvctlError):
+    """Duplicate, ambiguous or refused change (exit 4)."""
     exit_code = 4
 
 
 class Unavailable(ProvctlError):
+    """Nothing usable, or an endpoint refused or did not answer (exit 5)."""
     exit_code = 5
 
 
 class SecretStoreError(ProvctlError):
+    """No usable keyring backend, or it refused the operation (exit 6)."""
     exit_code = 6
 
 
 class DatabaseError(ProvctlError):
     """Corrupt, locked, unreadable or too-new database (exit 1)."""
-
     exit_code = 1
 
 

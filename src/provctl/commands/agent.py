@@ -28,7 +28,7 @@ def agent_add(
     from ..services import agents
 
     view = agents.add(ctx.obj, name, display_name)
-    output.emit_json(view) if json_ else output.note(f"Added agent {view.name}.")
+    output.done(view, json_, f"Added agent {view.name}.")
 
 
 @app.command("list")
@@ -41,13 +41,9 @@ def agent_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """
     from ..services import agents
 
-    views = agents.list_agents(ctx.obj)
-    if json_:
-        output.emit_json(views)
-    else:
-        output.table(["NAME", "DISPLAY NAME", "LEGACY CONNECTIONS", "CREATED"],
-                     [[v.name, v.display_name or "", v.legacy_connections, v.created_at[:19].replace("T", " ")] for v in views],
-                     empty="No agents.")
+    output.listing(agents.list_agents(ctx.obj), json_, ["NAME", "DISPLAY NAME", "LEGACY CONNECTIONS", "CREATED"],
+                   lambda v: [v.name, v.display_name or "", v.legacy_connections, output.when(v.created_at)],
+                   empty="No agents.")
 
 
 @app.command("remove")
@@ -61,4 +57,4 @@ def agent_remove(ctx: typer.Context, name: str, json_: JsonOpt = False) -> None:
     from ..services import agents
 
     view = agents.remove(ctx.obj, name)
-    output.emit_json(view) if json_ else output.note(f"Removed agent {view.name}.")
+    output.done(view, json_, f"Removed agent {view.name}.")

@@ -88,14 +88,11 @@ def model_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """
     from ..services import models
 
-    summaries = models.list_models(ctx.obj)
-    if json_:
-        output.emit_json(summaries)
-        return
-    output.table(
+    output.listing(
+        models.list_models(ctx.obj), json_,
         ["NAME", "PROVIDER", "UPSTREAM", "ENABLED", "DEFAULT", "CONNECTIONS", "WOULD SELECT"],
-        [[s.name, s.provider, s.upstream_model, "yes" if s.enabled else "no", "yes" if s.default else "",
-          s.connections, s.would_select or "—"] for s in summaries],
+        lambda s: [s.name, s.provider, s.upstream_model, "yes" if s.enabled else "no",
+                   "yes" if s.default else "", s.connections, s.would_select or "—"],
         empty="No models. Add one with `provctl model add NAME --provider P`.",
     )
 

@@ -18,7 +18,7 @@ def _ref_table(views) -> None:
     output.table(
         ["ID", "PROVIDER", "AUTH", "LABEL", "STATUS", "KEY", "MODELS", "ATTACHED", "AGENT", "CREATED"],
         [[v.id[:8], v.provider, v.auth_type, v.label, v.status, v.key_hint or "—", v.models,
-          v.attached_models, v.agent or "", v.created_at[:19].replace("T", " ")] for v in views],
+          v.attached_models, v.agent or "", output.when(v.created_at)] for v in views],
         empty="No connections. Add one with `provctl connect PROVIDER`.",
     )
 
@@ -86,35 +86,26 @@ def providers_rename(ctx: typer.Context, ref: RefArg, new_label: Annotated[str, 
     from ..services import connections
 
     view = connections.rename(ctx.obj, ref, new_label)
-    output.emit_json(view) if json_ else output.note(f"Renamed to {view.ref}.")
+    output.done(view, json_, f"Renamed to {view.ref}.")
 
 
-@app.command("enable")
-def providers_enable(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
-    """Enable a connection so that resolve may select it.
+def _switch(enabled: bool, summary: str, verb: str):
+    """`providers enable` / `providers disable`: the same command, one flag apart."""
+    name = "enable" if enabled else "disable"
 
-    \b
-    Example:
-      provctl providers enable openai/Work
-    """
-    from ..services import connections
+    def command(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
+        from ..services import connections
 
-    view = connections.set_enabled(ctx.obj, ref, True)
-    output.emit_json(view) if json_ else output.note(f"Enabled {view.ref}.")
+        view = connections.set_enabled(ctx.obj, ref, enabled)
+        output.done(view, json_, f"{verb} {view.ref}.")
+
+    command.__name__ = f"providers_{name}"
+    command.__doc__ = f"{summary}\n\n    \b\n    Example:\n      provctl providers {name} openai/Work\n    "
+    app.command(name)(command)
 
 
-@app.command("disable")
-def providers_disable(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
-    """Disable a connection: resolve skips it until it is enabled again.
-
-    \b
-    Example:
-      provctl providers disable openai/Work
-    """
-    from ..services import connections
-
-    view = connections.set_enabled(ctx.obj, ref, False)
-    output.emit_json(view) if json_ else output.note(f"Disabled {view.ref}.")
+_switch(True, "Enable a connection so that resolve may select it.", "Enabled")
+_switch(False, "Disable a connection: resolve skips it until it is enabled again.", "Disabled")
 
 
 @app.command("set-key")
@@ -142,7 +133,7 @@ def providers_set_key(
         ctx.obj, ref,
         connections.Credentials(key=key, key_env=key_env, key_source=key_source, expires_at=expires_at),
     )
-    output.emit_json(view) if json_ else output.note(f"Updated the credential of {view.ref}.")
+    output.done(view, json_, f"Updated the credential of {view.ref}.")
 
 
 @app.command("remove")
@@ -243,6 +234,6 @@ def providers_models(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) ->
         return
     output.table(
         ["MODEL", "DISCOVERED"],
-        [[m.id, m.discovered_at[:19].replace("T", " ")] for m in found],
+        [[m.id, output.when(m.discovered_at)] for m in found],
         empty=f"No models discovered for {ref}. Run `provctl providers refresh {ref}`.",
     )

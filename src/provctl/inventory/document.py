@@ -56,6 +56,15 @@ def _known_object(entry: Any, fields: tuple[str, ...], problems: list[str], pref
     return True
 
 
+def _valid(make, problems: list[str], prefix: str):
+    """``make()``, or None with its usage error among the problems (field names, not options)."""
+    try:
+        return make()
+    except UsageError as exc:
+        problems.append(f"{prefix}: {field_message(exc)}")
+        return None
+
+
 def _parse_connection(i: int, entry: Any, problems: list[str]) -> Entry | None:
     prefix = f"connections[{i}]"
     before = len(problems)
@@ -68,16 +77,16 @@ def _parse_connection(i: int, entry: Any, problems: list[str]) -> Entry | None:
     enabled = _opt_bool(entry, "enabled", True, problems, prefix)
     if len(problems) > before:
         return None
-    try:
+
+    def entry() -> Entry:
         agent = labels.clean(texts["agent"], "agent name") if texts["agent"] is not None else None
         label = labels.clean(texts["label"] if texts["label"] is not None else "Default")
         v = validated(provider, texts["auth_type"], texts["base_url"],
-                       Credentials(key=texts["key"], key_env=texts["key_env"],
-                                   key_source=texts["key_source"], expires_at=texts["expires_at"]))
-    except UsageError as exc:
-        problems.append(f"{prefix}: {field_message(exc)}")
-        return None
-    return Entry(source=prefix, agent=agent, label=label, v=v, enabled=enabled)
+                      Credentials(key=texts["key"], key_env=texts["key_env"],
+                                  key_source=texts["key_source"], expires_at=texts["expires_at"]))
+        return Entry(source=prefix, agent=agent, label=label, v=v, enabled=enabled)
+
+    return _valid(entry, problems, prefix)
 
 
 def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
@@ -97,11 +106,8 @@ def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
         problems.append(f"{prefix}: connections must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
     if len(problems) > before:
         return None
-    try:
-        clean = labels.clean(name, "model name")
-        family(provider)
-    except UsageError as exc:
-        problems.append(f"{prefix}: {field_message(exc)}")
+    clean = _valid(lambda: family(provider) and labels.clean(name, "model name"), problems, prefix)
+    if clean is None:
         return None
     if upstream is not None and not upstream.strip():
         problems.append(f"{prefix}: upstream_model must not be empty")

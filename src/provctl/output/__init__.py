@@ -38,6 +38,22 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def done(data: Any, json_: bool, message: str) -> None:
+    """A command's result: the JSON document on stdout with --json, else a note for people."""
+    if json_:
+        emit_json(data)
+    else:
+        note(message)
+
+
+def listing(items: Sequence[Any], json_: bool, columns: Sequence[str], cells, *, empty: str) -> None:
+    """A list command's result: a JSON array, or a table of ``cells(item)`` rows."""
+    if json_:
+        emit_json(items)
+    else:
+        table(columns, [cells(item) for item in items], empty=empty)
+
+
 def note(message: str) -> None:
     """A message for people: stderr, so stdout stays data."""
     print(message, file=sys.stderr)
@@ -74,6 +90,11 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str |
 
 def short_id(value: str) -> str:
     return value[:8]
+
+
+def when(stamp: str) -> str:
+    """A stored timestamp as a table shows it: `YYYY-MM-DD HH:MM:SS` (UTC)."""
+    return stamp[:19].replace("T", " ")
 
 
 @contextmanager
