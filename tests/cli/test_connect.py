@@ -193,7 +193,8 @@ def test_an_expiry_in_the_past_is_accepted_as_expired(cli):
 @pytest.mark.parametrize("key", ["", "   \n", "\n\n"])
 def test_an_empty_key_is_exit_2(cli, keystore, db_path, key):
     result = cli("connect", "openai", "--key-stdin", "--agent", "bot", input=key)
-    assert_error(result, 2, "the key is empty")
+    # the hint tells how to pipe a key, not to use the --key-stdin that was given
+    assert_error(result, 2, "stdin held no key", 'pipe the key itself, e.g. printf %s "$KEY" | provctl ... --key-stdin')
     assert counts(db_path) == (0, 0, 0)
     assert keystore.secrets == {}
 

@@ -40,6 +40,7 @@ def test_dry_run_json_is_the_documented_document_and_changes_nothing(cli, db_pat
              "old_label": "Default", "new_label": "Bot B", "action": "relabel", "merged_into": None},
         ],
         "summary": {"lifted": 3, "relabelled": 2, "merged": 0, "kept": 1},
+        "mergeable": [],
     }
     assert cli.json("migrate-lift", "--dry-run", "--format", "json") == doc
     assert dump(db_path) == before
@@ -55,7 +56,7 @@ def test_apply_prints_the_same_report_with_run_and_backup_then_a_second_run_find
     assert {r["id"]: (r["new_label"], None) for r in dry["rows"]} == listed
     again = cli.json("migrate-lift", "--json")
     assert again == {"dry_run": False, "run_id": None, "backup": None, "rows": [],
-                     "summary": {"lifted": 0, "relabelled": 0, "merged": 0, "kept": 0}}
+                     "summary": {"lifted": 0, "relabelled": 0, "merged": 0, "kept": 0}, "mergeable": []}
 
 
 def test_table_report_names_the_run_and_the_backup(cli, two_defaults):
@@ -75,7 +76,8 @@ def test_table_report_names_the_run_and_the_backup(cli, two_defaults):
 def test_nothing_pending_still_prints_a_report(cli):
     result = cli("migrate-lift", "--dry-run")
     assert result.exit_code == 0
-    assert "Nothing to lift" in result.stdout and "Lifted 0: 0 relabelled, 0 merged, 0 kept." in result.stdout
+    assert "Nothing to lift" in result.stdout
+    assert "Would lift 0: 0 would be relabelled, 0 merged, 0 would keep their labels." in result.stdout
 
 
 def test_markdown_report_has_a_heading_a_summary_and_an_escaped_table(cli, world):
@@ -84,9 +86,10 @@ def test_markdown_report_has_a_heading_a_summary_and_an_escaped_table(cli, world
     result = cli("migrate-lift", "--dry-run", "--format", "markdown")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
-    assert text.startswith("## provctl migrate-lift (dry run)\n\n**2 legacy connection(s) lifted**")
+    assert text.startswith("## provctl migrate-lift (dry run)\n\n**2 legacy connection(s) would be lifted** "
+                           "(nothing was changed): 2 would be relabelled, 0 merged, 0 would keep their labels.")
     assert "| User | Agent | Provider | Auth type | Old label | New label | Action | Merged into |" in text
-    assert "| alice | bot\\|a | openai | api\\_key | Default | bot\\|a | relabel |  |" in text
+    assert "| alice | bot\\|a | openai | api\\_key | Default | bot\\|a | would relabel |  |" in text
 
 
 def test_check_exits_4_while_anything_is_pending_and_0_after(cli, two_defaults, db_path):
@@ -94,7 +97,7 @@ def test_check_exits_4_while_anything_is_pending_and_0_after(cli, two_defaults, 
     pending = cli("migrate-lift", "--check")  # --check implies --dry-run
     assert pending.exit_code == 4
     assert "Error: 3 legacy connection(s) await a lift" in pending.stderr
-    assert "Lifted 3" in pending.stdout
+    assert "Would lift 3: 2 would be relabelled, 0 merged, 1 would keep their labels." in pending.stdout
     assert dump(db_path) == before
     cli.json("migrate-lift", "--json")
     assert cli("migrate-lift", "--dry-run", "--check").exit_code == 0
@@ -185,3 +188,21 @@ def test_legacy_rows_are_never_selected_by_resolve_until_lifted(cli, world, envi
 def test_help_has_an_example(cli):
     result = cli("migrate-lift", "--help")
     assert result.exit_code == 0 and "provctl migrate-lift --dry-run" in result.stdout
+
+
+def test_every_report_names_the_rows_merge_identical_would_merge(cli, world):
+    kept = world.row("alice", None, "openai", "Team", fp="same-key")
+    twin = world.row("alice", "bot-a", "openai", "Default", fp="same-key")
+    dry = cli.json("migrate-lift", "--dry-run", "--json")
+    assert [(r["id"], r["action"], r["merged_into"], r["new_label"]) for r in dry["mergeable"]] == [
+        (twin, "merge", kept, "Team")]
+    assert [r["action"] for r in dry["rows"]] == ["keep"]  # without the flag nothing merges
+    table = cli("migrate-lift", "--dry-run").stdout
+    assert ("1 legacy connection(s) hold the same key (provider, auth type and base URL) as another "
+            "connection; `--merge-identical` would merge them:") in table
+    assert table.splitlines()[-1].split() == ["alice", "bot-a", "openai", "api_key", "Default", "Team",
+                                              f"[{kept[:8]}]"]
+    markdown = cli("migrate-lift", "--dry-run", "--format", "markdown").stdout
+    assert "### Would merge with `--merge-identical`" in markdown
+    merged = cli.json("migrate-lift", "--dry-run", "--merge-identical", "--json")
+    assert merged["mergeable"] == [] and [r["action"] for r in merged["rows"]] == ["merge"]

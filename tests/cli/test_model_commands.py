@@ -234,6 +234,30 @@ def test_update(cli, setup):
     assert (result.exit_code, result.stderr) == (0, "Updated model gpt-4o.\n")
 
 
+def test_update_default_says_which_model_lost_the_default(cli, setup):
+    cli("model", "add", "gpt-4o", "--provider", "openai", "--attach", "Work")
+    cli("model", "add", "other", "--provider", "openai", "--default")
+    result = cli("model", "update", "gpt-4o", "--default")
+    assert (result.exit_code, result.stderr) == (
+        0, "gpt-4o is now the default model, instead of other.\nUpdated model gpt-4o.\n")
+    again = cli("model", "update", "gpt-4o", "--default")  # already the default: nothing to say
+    assert (again.exit_code, again.stderr) == (0, "Updated model gpt-4o.\n")
+
+
+def test_lists_sort_numbers_by_value(cli, setup):
+    for label in ("Slow10", "Slow2", "slow1"):
+        cli.connect("ollama", "--label", label)
+    for name in ("m10", "M2", "m1"):
+        cli("model", "add", name, "--provider", "ollama")
+    for name in ("bot10", "bot2"):
+        cli("agent", "add", name)
+    ollama = [c["label"] for c in cli.json("providers", "list", "--provider", "ollama", "--json")]
+    assert ollama == ["slow1", "Slow2", "Slow10"]
+    models = [m["name"] for m in cli.json("model", "list", "--json")]
+    assert models[:3] == ["m1", "M2", "m10"]
+    assert [a["name"] for a in cli.json("agent", "list", "--json")] == ["bot2", "bot10"]
+
+
 def test_update_provider_change_refused_while_attached_unless_detach_all(cli, setup):
     cli("model", "add", "m", "--provider", "openai", "--attach", "Work", "--attach", "Backup")
     refused = cli("model", "update", "m", "--provider", "anthropic")

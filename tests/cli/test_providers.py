@@ -179,7 +179,18 @@ def test_show_table(cli):
     assert fields["status"] == "active"
     assert fields["key"] == "sk-p…aaaa"
     assert fields["key comes from"] == "keyring"
+    assert fields["base URL"] == "https://api.openai.com/v1 (family default)"
     assert KEY_A not in result.stdout + result.stderr
+
+
+def test_tables_show_a_key_variable_as_the_key(cli):
+    cli.connect("openai", "--label", "CI", "--key-env", "CI_OPENAI_KEY",
+                "--base-url", "https://proxy.example/v1")
+    line = cli("providers", "list").stdout.splitlines()[1]
+    assert line.split()[4:6] == ["no_key", "$CI_OPENAI_KEY"]
+    shown = cli("providers", "show", "CI").stdout
+    fields = dict(re.split(r"\s{2,}", row.strip(), maxsplit=1) for row in shown.splitlines()[1:])
+    assert (fields["key"], fields["base URL"]) == ("$CI_OPENAI_KEY", "https://proxy.example/v1")
 
 
 def test_show_unknown_is_exit_3_and_ambiguous_is_exit_4(cli, db_path):
@@ -251,7 +262,8 @@ def test_set_key_errors(cli, keystore, app_ctx):
     cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     cli.connect("openai", "--label", "Home", key=KEY_B)
     assert_error(cli("providers", "set-key", "Work"), 2, "nothing to set")
-    assert_error(cli("providers", "set-key", "Work", "--key-stdin", input="  \n"), 2, "the key is empty")
+    assert_error(cli("providers", "set-key", "Work", "--key-stdin", input="  \n"), 2, "stdin held no key",
+                 'pipe the key itself, e.g. printf %s "$KEY" | provctl ... --key-stdin')
     assert_error(cli("providers", "set-key", "Work", "--expires-at", "2030-01-01"), 2,
                  "--expires-at applies to subscription connections only")
     result = cli("providers", "set-key", "Work", "--key-stdin", input=KEY_B)

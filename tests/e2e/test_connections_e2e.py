@@ -203,5 +203,6 @@ def test_an_empty_answer_at_the_prompt_is_exit_2_and_writes_nothing(provctl_bin,
         [str(provctl_bin), "connect", "openai", "--label", "Tty"], e2e_env, "   ", prompt=b"Key (input hidden): ",
     )
     assert code == 2, shown
-    assert "Error: the key is empty" in shown
+    assert "Error: no key was typed" in shown
+    assert "Hint: type or paste the key at the prompt, or use --key-stdin / --key-env VAR" in shown
     assert not db_path.exists()  # refused before the database was even opened

@@ -200,6 +200,8 @@ def model_update(
                            provider=provider, detach_all=detach_all)
     if change.detached:
         output.note("Detached: " + ", ".join(change.detached) + ".")
+    if change.previous_default:
+        output.note(f"{change.model.name} is now the default model, instead of {change.previous_default}.")
     _render_change(change, json_, f"Updated model {change.model.name}.")
 
 

@@ -17,7 +17,7 @@ RefArg = Annotated[str, typer.Argument(metavar="REF", help="Connection: id (≥ 
 def _ref_table(views) -> None:
     output.table(
         ["ID", "PROVIDER", "AUTH", "LABEL", "STATUS", "KEY", "MODELS", "ATTACHED", "AGENT", "CREATED"],
-        [[v.id[:8], v.provider, v.auth_type, v.label, v.status, v.key_hint or "—", v.models,
+        [[v.id[:8], v.provider, v.auth_type, v.label, v.status, v.key_shown, v.models,
           v.attached_models, v.agent or "", output.when(v.created_at)] for v in views],
         empty="No connections. Add one with `provctl connect PROVIDER`.",
     )
@@ -64,9 +64,9 @@ def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> N
     v = detail.connection
     fields = [
         ("id", v.id), ("provider", v.provider), ("auth type", v.auth_type), ("label", v.label),
-        ("status", v.status), ("key", v.key_hint or "—"), ("key variable", detail.key_env or "—"),
+        ("status", v.status), ("key", v.key_shown), ("key variable", detail.key_env or "—"),
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
-        ("base URL", v.base_url or "(family default)"), ("expires", detail.expires_at or "—"),
+        ("base URL", v.base_url_shown), ("expires", detail.expires_at or "—"),
         ("agent", v.agent or "— (user-level)"), ("connected via", detail.connected_via or "—"),
         ("discovered models", v.models), ("created", v.created_at),
     ]

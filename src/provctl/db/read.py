@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..domain.rows import ConnectionRow, ModelRow
+from ..domain.rows import ConnectionRow, ModelRow, connection_order, natural_key
 
 Execute = Callable[[str, Any], Iterable[tuple]]
 
@@ -52,8 +52,9 @@ def user_connections(execute: Execute, user_key: str) -> list[ConnectionRow]:
 
 
 def connections(execute: Execute, uid: str) -> list[ConnectionRow]:
+    """Every connection of the user, in listing order (``domain.rows.connection_order``)."""
     sql = f"SELECT {CONNECTION_COLUMNS} {CONNECTION_FROM} WHERE c.user_id = ?{CONNECTION_ORDER}"
-    return [_row(t) for t in execute(sql, (uid,))]
+    return sorted((_row(t) for t in execute(sql, (uid,))), key=connection_order)
 
 
 def connection(execute: Execute, connection_id: str) -> ConnectionRow | None:
@@ -93,7 +94,7 @@ def agents(execute: Execute, uid: str) -> list[tuple]:
         "(SELECT count(*) FROM connections c WHERE c.agent_id = a.id) "
         "FROM agents a WHERE a.user_id = ? ORDER BY a.name_key, a.id"
     )
-    return list(execute(sql, (uid,)))
+    return sorted(execute(sql, (uid,)), key=lambda a: (natural_key(a[1]), a[0]))
 
 
 # ---------------------------------------------------------------- models and priority lists
@@ -111,7 +112,7 @@ def _model(t: tuple) -> ModelRow:
 def models(execute: Execute, uid: str) -> list[ModelRow]:
     """The user's models, by folded name."""
     sql = f"SELECT {MODEL_COLUMNS} FROM models m WHERE m.user_id = ? ORDER BY m.name_key, m.id"
-    return [_model(t) for t in execute(sql, (uid,))]
+    return sorted((_model(t) for t in execute(sql, (uid,))), key=lambda m: (natural_key(m.name), m.id))
 
 
 def model(execute: Execute, uid: str, name_key: str) -> ModelRow | None:

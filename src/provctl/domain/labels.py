@@ -29,8 +29,11 @@ def folder():
 
 
 def article(word: str) -> str:
-    """`a` or `an` before ``word`` in a message."""
+    """`a` or `an` before ``word`` in a message (by sound: "a user", "an upstream id")."""
+    if word.startswith(("us", "uni", "eu")):
+        return "a"
     return "an" if word[:1] in "aeiou" else "a"
+
 
 
 def clean(raw: str, what: str = "label") -> str:

@@ -3,6 +3,8 @@ and the one spelling of a connection reference, ``PROVIDER/AUTH_TYPE/LABEL`` (SP
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,6 +23,19 @@ def full_ref(provider: str, auth_type: str, label: str) -> str:
 def legacy_suffix(agent_name: str | None) -> str:
     """`` (agent NAME)`` after the reference of a legacy row, else nothing."""
     return f" (agent {agent_name})" if agent_name is not None else ""
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that orders digits by value, case-insensitively: `Slow2` before `Slow10`."""
+    parts = re.split(r"(\d+)", unicodedata.normalize("NFKC", text).casefold())
+    return tuple((0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts if p)
+
+
+def connection_order(row: "ConnectionRow") -> tuple:
+    """The order of every connection listing (SPEC §6 providers list): provider, auth type,
+    label, then agent name (user-level first), then id — labels and names in natural order."""
+    return (row.provider, row.auth_type, natural_key(row.label), row.agent_id is not None,
+            natural_key(row.agent_name or ""), row.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,14 +36,34 @@ def _columns(header: tuple[str, ...], rows: list[tuple]) -> Iterator[str]:
         yield "\n".join(batch) + "\n"
 
 
-def _summary_line(summary: dict) -> str:
-    return (f"Lifted {summary['lifted']}: {summary['relabelled']} relabelled, "
-            f"{summary['merged']} merged, {summary['kept']} kept.")
+MERGEABLE_COLUMNS = ("USER", "AGENT", "PROVIDER", "AUTH TYPE", "LABEL", "WOULD MERGE INTO")
+
+
+def _summary_line(report) -> str:
+    s = report.summary
+    if report.dry_run:  # a reviewer must not read a dry run as done
+        return (f"Would lift {s['lifted']}: {s['relabelled']} would be relabelled, "
+                f"{s['merged']} merged, {s['kept']} would keep their labels.")
+    return f"Lifted {s['lifted']}: {s['relabelled']} relabelled, {s['merged']} merged, {s['kept']} kept."
+
+
+def _action(report, action: str) -> str:
+    return f"would {action}" if report.dry_run and action != "keep" else action
 
 
 def _cells(report) -> list[tuple]:
-    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label, r.new_label, r.action,
+    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label, r.new_label, _action(report, r.action),
              r.merged_into[:8] if r.merged_into else "") for r in report.iter_rows()]
+
+
+def _mergeable_intro(report) -> str:
+    return (f"{len(report.mergeable)} legacy connection(s) hold the same key (provider, auth type and "
+            "base URL) as another connection; `--merge-identical` would merge them:")
+
+
+def _mergeable_cells(report) -> list[tuple]:
+    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label,
+             f"{r.new_label} [{r.merged_into[:8]}]") for r in report.mergeable_rows()]
 
 
 def _json_lines(head: dict, key: str, fields: tuple[str, ...], rows) -> Iterator[str]:
@@ -77,7 +97,7 @@ def render(report, fmt: str) -> Iterator[str]:
             return
         head = report.head()
         ordered = {"dry_run": head["dry_run"], "run_id": head["run_id"], "backup": head["backup"],
-                   "rows": None, "summary": head["summary"]}
+                   "rows": None, "summary": head["summary"], "mergeable": head["mergeable"]}
         yield from _json_lines(ordered, "rows", report.ROW_FIELDS, report.iter_rows())
         return
     if fmt == "markdown":
@@ -89,7 +109,10 @@ def render(report, fmt: str) -> Iterator[str]:
         yield from _columns(COLUMNS, _cells(report))
     else:
         yield "Nothing to lift: no legacy connections.\n"
-    yield _summary_line(report.summary) + "\n"
+    yield _summary_line(report) + "\n"
+    if report.mergeable:
+        yield _mergeable_intro(report) + "\n"
+        yield from _columns(MERGEABLE_COLUMNS, _mergeable_cells(report))
     if report.run_id:
         yield f"Run: {report.run_id} (undo with `provctl migrate-lift --undo {report.run_id}`)\n"
         yield f"Backup: {report.backup}\n"
@@ -118,8 +141,13 @@ def _markdown(report) -> Iterator[str]:
     state = "dry run" if report.dry_run else "applied" if report.run_id else "nothing to lift"
     s = report.summary
     yield f"## provctl migrate-lift ({state})\n\n"
-    yield (f"**{s['lifted']} legacy connection(s) lifted**: {s['relabelled']} relabelled, "
-           f"{s['merged']} merged, {s['kept']} kept.\n\n")
+    if report.dry_run:
+        yield (f"**{s['lifted']} legacy connection(s) would be lifted** (nothing was changed): "
+               f"{s['relabelled']} would be relabelled, {s['merged']} merged, {s['kept']} would keep "
+               "their labels.\n\n")
+    else:
+        yield (f"**{s['lifted']} legacy connection(s) lifted**: {s['relabelled']} relabelled, "
+               f"{s['merged']} merged, {s['kept']} kept.\n\n")
     if report.run_id:
         yield (f"Run `{report.run_id}`; backup `{report.backup}`; undo with "
                f"`provctl migrate-lift --undo {report.run_id}`.\n\n")
@@ -127,6 +155,9 @@ def _markdown(report) -> Iterator[str]:
         yield from _md_table(COLUMNS, _cells(report))
     else:
         yield "No legacy connections.\n"
+    if report.mergeable:
+        yield f"\n### Would merge with `--merge-identical`\n\n{_mergeable_intro(report)}\n\n"
+        yield from _md_table(MERGEABLE_COLUMNS, _mergeable_cells(report))
 
 
 def render_undo(result, fmt: str) -> Iterator[str]:

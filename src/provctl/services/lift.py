@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, NamedTuple
 
 from ..context import AppContext
@@ -66,6 +66,9 @@ class LiftReport:
     summary: dict[str, int]
     all_users: bool = False
     merge_identical: bool = False
+    # without --merge-identical: the legacy rows it would merge (same provider, auth type, base
+    # URL and key as another connection), as that plan has them; empty with it
+    mergeable: list[LiftPlanRow] = field(default_factory=list)
 
     ROW_FIELDS = ReportRow._fields  # the JSON keys of a row
 
@@ -73,25 +76,30 @@ class LiftReport:
     def pending(self) -> bool:
         return bool(self.plan)
 
-    def iter_rows(self) -> Iterator[ReportRow]:
+    def iter_rows(self, plan: list[LiftPlanRow] | None = None) -> Iterator[ReportRow]:
         users, agents = self.users, self.agents
-        for p in self.plan:
+        for p in self.plan if plan is None else plan:
             yield ReportRow(p.id, users[p.user_id], agents[p.agent_id], p.provider, p.auth_type,
                             p.old_label, p.new_label, p.action, p.merged_into)
+
+    def mergeable_rows(self) -> list[ReportRow]:
+        return list(self.iter_rows(self.mergeable))
 
     @property
     def rows(self) -> list[ReportRow]:
         return list(self.iter_rows())
 
     def head(self) -> dict:
-        """Every field of the JSON document but ``rows``."""
+        """Every field of the JSON document but ``rows``, in the document's order."""
         return {"dry_run": self.dry_run, "run_id": self.run_id, "backup": self.backup,
-                "summary": dict(self.summary)}
+                "summary": dict(self.summary),
+                "mergeable": [row._asdict() for row in self.mergeable_rows()]}
 
     def to_dict(self) -> dict:
         head = self.head()
         return {"dry_run": head["dry_run"], "run_id": head["run_id"], "backup": head["backup"],
-                "rows": [row._asdict() for row in self.iter_rows()], "summary": head["summary"]}
+                "rows": [row._asdict() for row in self.iter_rows()], "summary": head["summary"],
+                "mergeable": head["mergeable"]}
 
 
 class UndoRow(NamedTuple):
@@ -135,11 +143,19 @@ class UndoResult:
 # ---------------------------------------------------------------- loading and planning
 
 
+class _Planned(NamedTuple):
+    plan: list[LiftPlanRow]  # sorted for the report
+    users: dict[str, str]
+    agents: dict[str, str]
+    mergeable: list[LiftPlanRow]  # without --merge-identical: the merges it would make
+
+
 def _plan(execute, where: lift_db.Scope, *, merge_identical: bool, progress: Progress | None,
-          rowids: dict[str, int] | None = None) -> tuple[list[LiftPlanRow], dict[str, str], dict[str, str]]:
+          rowids: dict[str, int] | None = None) -> _Planned:
     """Load every connection of the users concerned and plan. Returns the plan sorted for the
-    report (by user name, then the planner's order: provider, auth type, oldest first), and
-    the user and agent names. ``rowids``, when given, receives each legacy row's rowid."""
+    report (by user name, then the planner's order: provider, auth type, oldest first), the
+    user and agent names, and — without ``merge_identical`` — the merges it would make.
+    ``rowids``, when given, receives each legacy row's rowid."""
     intern = sys.intern
     agent_label: dict[str, str] = {}  # the name relabelling uses (§8 rule 3)
     agent_name: dict[str, str] = {}  # the name the report shows
@@ -165,13 +181,16 @@ def _plan(execute, where: lift_db.Scope, *, merge_identical: bool, progress: Pro
     if progress:
         progress("load", total, total)
     plan = plan_lift(inputs, merge_identical=merge_identical)
+    mergeable = [] if merge_identical else [
+        p for p in plan_lift(inputs, merge_identical=True) if p.action == MERGE]
     del inputs
     users = lift_db.user_names(execute)
     sort_key = {uid: labels.fold(name) for uid, name in users.items()}
     plan.sort(key=lambda p: sort_key[p.user_id])  # stable: the planner's order within a user
+    mergeable.sort(key=lambda p: sort_key[p.user_id])
     if progress:
         progress("plan", 1, 1)
-    return plan, users, agent_name
+    return _Planned(plan, users, agent_name, mergeable)
 
 
 def _empty(dry_run: bool, all_users: bool, merge_identical: bool) -> LiftReport:
@@ -190,9 +209,9 @@ def lift(ctx: AppContext, *, dry_run: bool = False, all_users: bool = False,
             return _empty(dry_run, all_users, merge_identical)
         if dry_run:
             lift_db.tune(execute)
-            plan, users, agents = _plan(execute, where, merge_identical=merge_identical, progress=progress)
-            return LiftReport(True, None, None, plan, users, agents, summarize(plan), all_users,
-                              merge_identical)
+            planned = _plan(execute, where, merge_identical=merge_identical, progress=progress)
+            return LiftReport(True, None, None, planned.plan, planned.users, planned.agents,
+                              summarize(planned.plan), all_users, merge_identical, planned.mergeable)
 
     from ..db import file as dbfile
 
@@ -205,8 +224,9 @@ def lift(ctx: AppContext, *, dry_run: bool = False, all_users: bool = False,
             lift_db.tune(db.execute)
             where = lift_db.scope(db.execute, ctx.user_key, all_users)
             rowids: dict[str, int] = {}
-            plan, users, agents = _plan(db.execute, where, merge_identical=merge_identical,
-                                        progress=progress, rowids=rowids)
+            planned = _plan(db.execute, where, merge_identical=merge_identical,
+                            progress=progress, rowids=rowids)
+            plan = planned.plan
             if plan:
                 _apply(ctx, uow, run_id, where.user_id, str(backup), plan, rowids,
                        all_users=all_users, merge_identical=merge_identical, progress=progress)
@@ -217,8 +237,8 @@ def lift(ctx: AppContext, *, dry_run: bool = False, all_users: bool = False,
     if not plan:  # another process lifted them between the check and the write lock
         backup.unlink(missing_ok=True)
         return _empty(False, all_users, merge_identical)
-    return LiftReport(False, run_id, str(backup), plan, users, agents, summarize(plan), all_users,
-                      merge_identical)
+    return LiftReport(False, run_id, str(backup), plan, planned.users, planned.agents, summarize(plan),
+                      all_users, merge_identical, planned.mergeable)
 
 
 def _apply(ctx: AppContext, uow, run_id: str, uid: str | None, backup: str, plan: list[LiftPlanRow],

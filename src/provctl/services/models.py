@@ -90,6 +90,7 @@ class ModelChange:
     auto_attach: bool = False  # `model add` without --attach
     auto_attached: AttachedView | None = None  # what the automatic choice attached, if anything
     detached: tuple[str, ...] = ()  # refs detached by `update --provider --detach-all`
+    previous_default: str | None = None  # `--default` took the default from this other model
     target: str | None = None  # PROVIDER/AUTH_TYPE/LABEL of the connection attached or detached
 
     @property
@@ -360,12 +361,15 @@ def update(ctx: AppContext, name: str, *, upstream: str | None = None, enabled: 
             write.update_model(uow, model.id, upstream_model=upstream_id)
         if enabled is not None:
             write.update_model(uow, model.id, enabled=enabled)
+        previous = None
         if default:
+            before = read.default_model(uow.execute, model.user_id)
+            previous = before.name if before is not None and before.id != model.id else None
             write.set_default_model(uow, model.user_id, model.id)
         model = _reload(uow.execute, model)
         detail = _detail(ctx, uow.execute, model)
         uow.commit()
-    return ModelChange(detail, detached=tuple(detached))
+    return ModelChange(detail, detached=tuple(detached), previous_default=previous)
 
 
 def remove(ctx: AppContext, name: str) -> ModelDetail:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import ClassVar, Mapping
 
 from ..domain import usability
+from ..domain.families import effective_base_url
 from ..domain.rows import ConnectionRow, full_ref
 
 
@@ -33,6 +34,7 @@ class ConnectionView(JsonFields):
     attached_models: int
     agent: str | None
     created_at: str
+    key_env: str | None = None  # not in the JSON (show has it): a table shows `$VAR` as the key
 
     @classmethod
     def of(cls, row: ConnectionRow, *, now: datetime, environ: Mapping[str, str]) -> "ConnectionView":
@@ -48,11 +50,22 @@ class ConnectionView(JsonFields):
             attached_models=row.attached_models,
             agent=row.agent_name,
             created_at=row.created_at,
+            key_env=row.key_env,
         )
 
     @property
     def ref(self) -> str:
         return full_ref(self.provider, self.auth_type, self.label)
+
+    @property
+    def key_shown(self) -> str:
+        """The KEY column: the stored key's hint, else the variable it comes from, else —."""
+        return self.key_hint or (f"${self.key_env}" if self.key_env else "—")
+
+    @property
+    def base_url_shown(self) -> str:
+        """The base URL in a table: the effective one, marked when it is the family default."""
+        return self.base_url or f"{effective_base_url(self.provider, None)} (family default)"
 
     JSON = ("id", "provider", "auth_type", "label", "status", "key_hint", "base_url", "models",
             "attached_models", "agent", "created_at")
