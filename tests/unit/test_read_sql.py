@@ -85,6 +85,19 @@ def model_service_statements(path: Path) -> list[tuple[str, tuple]]:
     return rec.statements
 
 
+def completion_statements(path: Path) -> list[tuple[str, tuple]]:
+    """What a TAB reads (``provctl __complete``: stdlib sqlite3, no SQLAlchemy import)."""
+    rec = Recorder(path)
+    ex = rec.execute
+    queries.completion_connections(ex, "alice")
+    queries.completion_model(ex, "alice", "gpt-4o")
+    queries.completion_models(ex, "alice")
+    queries.completion_agents(ex, "alice")
+    queries.user_names(ex)
+    queries.completion_lift_runs(ex)
+    return rec.statements
+
+
 def plan(path: Path, sql: str, params: tuple) -> list[str]:
     conn = sqlite3.connect(path)
     try:
@@ -96,8 +109,9 @@ def plan(path: Path, sql: str, params: tuple) -> list[str]:
 @pytest.mark.parametrize("which", ["metadata", "alembic"])
 def test_every_read_statement_compiles_against_the_schema(which, metadata_db, migrated_template):
     path = metadata_db if which == "metadata" else migrated_template
-    statements = resolve_statements(metadata_db) + model_service_statements(metadata_db)
-    assert len(statements) >= 11
+    statements = (resolve_statements(metadata_db) + model_service_statements(metadata_db)
+                  + completion_statements(metadata_db))
+    assert len(statements) >= 17
     for sql, params in statements:
         try:
             plan(path, sql, params)
