@@ -282,7 +282,7 @@ def _refs(line: Line, kind: str, rows: list[tuple], execute: Callable, user_key:
             forms.append(f"{provider}/{auth}/{label}")
         if not forms:
             forms.append(cid[:8])
-        if typed & {_fold(f) for f in forms}:
+        if typed and typed & {_fold(f) for f in forms}:
             continue  # already on the line (refresh, reorder take several)
         found.extend((f, note) for f in forms)
     return found
@@ -308,16 +308,21 @@ def _fold(text: str) -> str:
 
 def _reads_as_id(label: str, ids: list[str]) -> bool:
     """A label of ≥ 8 hex digits also reads as an id prefix (SPEC §3)."""
-    digits = label.lower().replace("-", "")
-    if len(digits) < 8 or any(c not in "0123456789abcdef-" for c in label.lower()):
+    lowered = label.lower()
+    if len(lowered) < 8 or lowered.strip("0123456789abcdef-"):
         return False
-    return any(i.startswith(digits) for i in ids)
+    digits = lowered.replace("-", "")
+    return len(digits) >= 8 and any(i.startswith(digits) for i in ids)
 
 
 # ---------------------------------------------------------------- the protocol
 
 
 def _printable(text: str) -> bool:
+    """No control, format or line/paragraph separator character (SPEC §1 refuses them in
+    names; one in the database anyway must not reach a shell's input)."""
+    if text.isprintable():  # the common case, in C; it also refuses Zs other than " "
+        return True
     import unicodedata
 
     return not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)

@@ -74,18 +74,17 @@ def split_line(line: str) -> tuple[list[str], str, str, str | None]:
     return words, raw, "".join(value), quote
 
 
-# Characters a backslash must protect in an unquoted bash word (a superset is harmless).
-_BASH_SPECIAL = frozenset(" \t\n'\"\\$`!&|;<>()*?[]{}#~^,")
+# What a backslash must protect in an unquoted bash word (a superset is harmless), and inside
+# double quotes, where `!` cannot be escaped (history expansion): close, escape, reopen.
+_UNQUOTED = str.maketrans({c: "\\" + c for c in " \t\n'\"\\$`!&|;<>()*?[]{}#~^,"})
+_IN_DOUBLE = str.maketrans({**{c: "\\" + c for c in '"$`\\'}, "!": '"\\!"'})
 
 
 def bash_quote(text: str, quote: str | None) -> str:
     """``text`` as it must be typed in bash after an open ``quote`` (or none)."""
     if quote == "'":
         return text.replace("'", "'\\''")
-    if quote == '"':
-        # `!` cannot be escaped inside double quotes (history expansion): close, escape, reopen
-        return "".join("\\" + c if c in '"$`\\' else '"\\!"' if c == "!" else c for c in text)
-    return "".join("\\" + c if c in _BASH_SPECIAL else c for c in text)
+    return text.translate(_IN_DOUBLE if quote == '"' else _UNQUOTED)
 
 
 def bash_inserts(values: list[str], raw: str, word: str, quote: str | None) -> list[str]:
