@@ -95,6 +95,18 @@ def test_a_label_that_would_read_as_an_option_is_offered_only_where_an_option_ca
     assert cli.json("model", "add", "m", "--provider", "deepseek", "--attach", "-rf", "--json")
 
 
+def test_a_name_with_control_characters_in_the_database_is_never_offered(cli, db_path):
+    # labels cannot hold them (SPEC §1), but the file may have been written by anything
+    legacy = Legacy(db_path)
+    for label in ("evil\nrm -rf ~", "esc\x1b[31m", "bidi\u202e", "nbsp\u00a0ok"):
+        legacy.row("alice", None, "openai", label)
+    refs = offered(db_path, "providers", "show", "")
+    assert sorted(refs) == ["nbsp\u00a0ok", "openai/nbsp\u00a0ok"]
+    lines = engine.answer("bash", ["provctl providers show ", ""],
+                          environ={"PROVCTL_DB": str(db_path), "PROVCTL_USER": "alice"})
+    assert lines == ["values", "nbsp\u00a0ok", "openai/nbsp\u00a0ok"]
+
+
 def test_references_describe_their_connection(cli, world):
     env = {"PROVCTL_DB": str(cli.ctx.db_path), "PROVCTL_USER": "alice"}
     lines = engine.answer("zsh", ["--", "providers", "show", ""], environ=env)

@@ -4,14 +4,16 @@ database (connections, models, agents, users, lift runs).
 
 Standard library only: ``entry.py`` serves ``provctl __complete`` with this module before
 Typer, SQLAlchemy or keyring could be imported. Reads go through ``db.read`` on a read-only
-``sqlite3`` connection that never waits for a lock; any failure to read (no file, not a
-provctl database, locked, unreadable) means no names, silently.
+``sqlite3`` connection (``db.file.peek``: never creates the file, waits 50 ms at most for a
+lock); any failure to read (no file, not a provctl database, locked, unreadable) means no
+names, silently.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
 from . import shells
 
 TYPE_CHECKING = False
@@ -97,7 +99,14 @@ def candidates(words: list[str], current: str, *, environ: Mapping[str, str] = o
     """(``values`` | ``files``, candidates) for the word ``current`` after ``words``.
 
     Candidates are not filtered by ``current`` (zsh and fish match themselves; bash's caller
-    filters), except that the ``--option=`` of ``current`` is part of each value."""
+    filters), except that the ``--option=`` of ``current`` is part of each value. A value
+    with a control or format character (only a database written behind provctl's back can
+    hold one) is dropped: it must not reach the shell's input."""
+    mode, found = _candidates(words, current, environ)
+    return mode, [(v, d) for v, d in found if v and _printable(v)]
+
+
+def _candidates(words: list[str], current: str, environ: Mapping[str, str]) -> tuple[str, list[Candidate]]:
     line = walk(words)
     if line is None:
         return "values", []
@@ -117,8 +126,7 @@ def candidates(words: list[str], current: str, *, environ: Mapping[str, str] = o
     kind = _argument_kind(line)
     if kind is None:
         return "values", _options(line)
-    mode, found = _values(line, kind, environ, positional=True)
-    return mode, found
+    return _values(line, kind, environ, positional=True)
 
 
 def _options(line: Line) -> list[Candidate]:
@@ -345,7 +353,6 @@ def answer(shell: str, args: list[str], environ: Mapping[str, str] = os.environ)
             return []
         words, current = args[:-1], args[-1]
     mode, found = candidates(words, current, environ=environ)
-    found = [(v, d) for v, d in found if v and _printable(v)]
     if mode == "files":
         return ["files"]
     if shell != "bash":
