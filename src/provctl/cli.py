@@ -75,7 +75,7 @@ def root(
 
 def _register() -> None:
     """Wire the command modules, in the order `provctl --help` lists them."""
-    from .commands import agent, completion, connect, db, doctor, import_export, migrate_lift, model, providers, resolve
+    from .commands import agent, connect, db, doctor, import_export, migrate_lift, model, providers, resolve
 
     connect.register(app)
     app.add_typer(providers.app, name="providers")
@@ -86,6 +86,8 @@ def _register() -> None:
     app.add_typer(agent.app, name="agent")
     app.add_typer(db.app, name="db")
     doctor.register(app)
+    from .commands import completion
+
     completion.register(app)
 
 
