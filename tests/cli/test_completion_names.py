@@ -9,7 +9,6 @@ tests/unit/test_completion_engine.py.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import sqlite3
 import subprocess

@@ -88,7 +88,8 @@ def _name(param: click.Parameter) -> str:
     return param.name or ""
 
 
-def _kind(path: tuple[str, ...], param: click.Parameter, known: dict, unclassified: list[str]) -> Any:
+def _kind(path: tuple[str, ...], param: click.Parameter, known: dict,
+          unclassified: list[str]) -> Any:
     name = _name(param)
     key = (*path, name)
     if key in known:
@@ -97,11 +98,13 @@ def _kind(path: tuple[str, ...], param: click.Parameter, known: dict, unclassifi
         return COMMAND_KINDS[key]
     if name in KINDS:
         return KINDS[name]
-    unclassified.append(" ".join(("provctl", *path, param.opts[0] if isinstance(param, click.Option) else name.upper())))
+    shown = param.opts[0] if isinstance(param, click.Option) else name.upper()
+    unclassified.append(" ".join(("provctl", *path, shown)))
     return k.TEXT
 
 
-def _node(command: click.Command, ctx: click.Context, path: tuple[str, ...], known: dict, unclassified: list[str]) -> dict:
+def _node(command: click.Command, ctx: click.Context, path: tuple[str, ...], known: dict,
+          unclassified: list[str]) -> dict:
     options, args = [], []
     for param in command.get_params(ctx):
         if getattr(param, "hidden", False):
@@ -109,14 +112,17 @@ def _node(command: click.Command, ctx: click.Context, path: tuple[str, ...], kno
         if isinstance(param, click.Option):
             kind = None if param.is_flag or param.count else _kind(path, param, known, unclassified)
             # long names first (Click keeps the help option's names in a set: sort them)
-            names = tuple(sorted(param.opts + param.secondary_opts, key=lambda n: (not n.startswith("--"), n)))
+            names = tuple(sorted(param.opts + param.secondary_opts,
+                                 key=lambda n: (not n.startswith("--"), n)))
             options.append((names, kind, bool(param.multiple), _summary(param.help)))
         else:
             args.append((param.name, param.nargs, _kind(path, param, known, unclassified)))
-    node: dict[str, Any] = {"help": command.get_short_help_str(limit=80), "options": options, "args": args}
+    node: dict[str, Any] = {
+        "help": command.get_short_help_str(limit=80), "options": options, "args": args}
     if isinstance(command, click.Group):
         node["commands"] = {
-            name: _node(sub, click.Context(sub, info_name=name, parent=ctx), (*path, name), known, unclassified)
+            name: _node(sub, click.Context(sub, info_name=name, parent=ctx), (*path, name), known,
+                        unclassified)
             for name, sub in command.commands.items()
             if not sub.hidden
         }
@@ -154,7 +160,8 @@ def table(app: typer.Typer) -> dict:
 
 
 def completion(
-    shell: Annotated[str, typer.Argument(metavar="bash|zsh|fish", help="The shell to print the script for.", show_default=False)],
+    shell: Annotated[str, typer.Argument(metavar="bash|zsh|fish", show_default=False,
+                                         help="The shell to print the script for.")],
 ) -> None:
     """Print the shell completion script for bash, zsh or fish.
 

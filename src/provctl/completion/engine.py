@@ -28,7 +28,8 @@ TEXT, FILE, PROVIDER, AUTH, MODEL, AGENT, USER, REF, LIFT_RUN = (
 REF_TO_ATTACH = "ref:to_attach"  # connections MODEL could attach: its family, not yet attached
 REF_ATTACHED = "ref:attached"    # connections attached to MODEL, by priority
 REF_OF_PROVIDER = "ref:provider"  # user-level connections of the --provider typed (model add)
-DB_KINDS = frozenset({MODEL, AGENT, USER, REF, LIFT_RUN, REF_TO_ATTACH, REF_ATTACHED, REF_OF_PROVIDER})
+DB_KINDS = frozenset({MODEL, AGENT, USER, REF, LIFT_RUN, REF_TO_ATTACH, REF_ATTACHED,
+                      REF_OF_PROVIDER})
 
 
 class Line:
@@ -95,7 +96,8 @@ def _record(line: Line, opt: tuple, value: str) -> None:
         line.globals[opt[0][0]] = value
 
 
-def candidates(words: list[str], current: str, *, environ: Mapping[str, str] = os.environ) -> tuple[str, list[Candidate]]:
+def candidates(words: list[str], current: str, *,
+               environ: Mapping[str, str] = os.environ) -> tuple[str, list[Candidate]]:
     """(``values`` | ``files``, candidates) for the word ``current`` after ``words``.
 
     Candidates are not filtered by ``current`` (zsh and fish match themselves; bash's caller
@@ -106,7 +108,8 @@ def candidates(words: list[str], current: str, *, environ: Mapping[str, str] = o
     return mode, [(v, d) for v, d in found if v and _printable(v)]
 
 
-def _candidates(words: list[str], current: str, environ: Mapping[str, str]) -> tuple[str, list[Candidate]]:
+def _candidates(words: list[str], current: str,
+                environ: Mapping[str, str]) -> tuple[str, list[Candidate]]:
     line = walk(words)
     if line is None:
         return "values", []
@@ -163,7 +166,8 @@ def _context_provider(line: Line) -> str | None:
     return typed[-1] if typed else _argument_value(line, PROVIDER)
 
 
-def _values(line: Line, kind: str | tuple | None, environ: Mapping[str, str], *, positional: bool = False) -> tuple[str, list[Candidate]]:
+def _values(line: Line, kind: str | tuple | None, environ: Mapping[str, str], *,
+            positional: bool = False) -> tuple[str, list[Candidate]]:
     if kind is None or kind == TEXT:
         return "values", []
     if kind == FILE:
@@ -204,7 +208,8 @@ def _from_database(line: Line, kind: str, environ: Mapping[str, str]) -> list[Ca
         try:
             ex = conn.execute
             if kind == MODEL:
-                return [(name, _model_note(*rest)) for name, *rest in read.completion_models(ex, user_key)]
+                return [(name, _model_note(*rest))
+                        for name, *rest in read.completion_models(ex, user_key)]
             if kind == AGENT:
                 return [(name, shown or "") for name, shown in read.completion_agents(ex, user_key)]
             if kind == USER:
@@ -228,7 +233,8 @@ def _where(line: Line, environ: Mapping[str, str]):
 
     db = line.globals.get("--db") or environ.get("PROVCTL_DB") or ""
     path = Path(db).expanduser() if db.strip() else default_db_path()
-    user = line.globals.get("--user") or environ.get("PROVCTL_USER", "").strip() or default_user(None)
+    user = (line.globals.get("--user") or environ.get("PROVCTL_USER", "").strip()
+            or default_user(None))
     return path, fold(user.strip())
 
 
@@ -246,7 +252,8 @@ def _run_note(created_at: str, all_users: int, rows: int) -> str:
     return f"{when}, {rows} row{'s' if rows != 1 else ''}" + (", all users" if all_users else "")
 
 
-def _refs(line: Line, kind: str, rows: list[tuple], execute: Callable, user_key: str) -> list[Candidate]:
+def _refs(line: Line, kind: str, rows: list[tuple], execute: Callable,
+          user_key: str) -> list[Candidate]:
     """Reference forms (SPEC §3) that name exactly one connection: ``LABEL`` and
     ``PROVIDER/LABEL`` where each is unambiguous, else ``PROVIDER/AUTH_TYPE/LABEL``, else the
     id's first 8 characters."""
@@ -286,7 +293,8 @@ def _refs(line: Line, kind: str, rows: list[tuple], execute: Callable, user_key:
                 forms.append(label)
             if by_two[provider, key] == 1 and by_label.get(f"{provider}/{key}", 0) == 0:
                 forms.append(f"{provider}/{label}")
-        if not forms and by_three[provider, auth, key] == 1 and by_label.get(f"{provider}/{auth}/{key}", 0) == 0:
+        if (not forms and by_three[provider, auth, key] == 1
+                and by_label.get(f"{provider}/{auth}/{key}", 0) == 0):
             forms.append(f"{provider}/{auth}/{label}")
         if not forms:
             forms.append(cid[:8])

@@ -250,7 +250,8 @@ def completion_connections(execute: Execute, user_key: str) -> list[tuple]:
     return list(execute(sql, (user_key,)))
 
 
-def completion_model(execute: Execute, user_key: str, name_key: str) -> tuple[str, list[str]] | None:
+def completion_model(execute: Execute, user_key: str,
+                     name_key: str) -> tuple[str, list[str]] | None:
     """(provider, attached connection ids by priority) of the user's model, or None."""
     sql = (
         "SELECT m.provider, t.connection_id FROM users u JOIN models m ON m.user_id = u.id "
