@@ -205,3 +205,12 @@ def test_a_missing_database_completes_names_silently_to_nothing(shell, world, tm
 def test_what_tab_inserts_is_quoted_for_the_shell(shell, world, keys, argv):
     assert typed(shell, world["env"], keys, cwd=world["home"]) == argv
     assert not world["pwned"].exists()  # a name is data: nothing it contains ran
+
+
+def test_tab_with_nothing_to_offer_inserts_nothing_not_a_file_name(shell, world, tmp_path):
+    # the old script fell back to file names (`complete -o default`): `resolve <TAB>` gave files
+    (tmp_path / "only-file.json").write_text("{}")  # the one file a fallback would insert
+    env = {**world["env"], "PROVCTL_DB": str(tmp_path / "missing.db")}
+    assert typed(shell, env, "provctl resolve \t", cwd=str(tmp_path)) == ["resolve"]
+    assert typed(shell, world["env"], "provctl connect openai --label \t", cwd=str(tmp_path)) == [
+        "connect", "openai", "--label"]
