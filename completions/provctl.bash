@@ -1,10 +1,18 @@
-_provctl_completion() {
-    local IFS=$'
-'
-    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
-                   COMP_CWORD=$COMP_CWORD \
-                   _PROVCTL_COMPLETE=complete_bash $1 ) )
+# bash completion for provctl. Install: add this line to ~/.bashrc
+#   eval "$(provctl completion bash)"
+# Every TAB runs `provctl __complete bash …`, which reads names from the database read-only
+# and answers nothing when it is missing.
+_provctl() {
+    local -a reply
+    mapfile -t reply < <(command "$1" __complete bash "${COMP_LINE:0:COMP_POINT}" "$2" 2>/dev/null)
+    COMPREPLY=()
+    case ${reply[0]-} in
+        files)
+            compopt -o filenames 2>/dev/null
+            mapfile -t COMPREPLY < <(compgen -f -- "$2") ;;
+        values)
+            COMPREPLY=("${reply[@]:1}") ;;
+    esac
     return 0
 }
-
-complete -o default -F _provctl_completion provctl
+complete -o nosort -F _provctl provctl 2>/dev/null || complete -F _provctl provctl

@@ -86,6 +86,9 @@ def _register() -> None:
     app.add_typer(agent.app, name="agent")
     app.add_typer(db.app, name="db")
     doctor.register(app)
+    from .commands import completion
+
+    completion.register(app)
 
 
 _register()

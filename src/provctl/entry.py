@@ -117,6 +117,13 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"provctl {__version__}")
         return
+    if args[:1] in (["__complete"], ["completion"]):  # shell completion: every TAB lands here
+        from .completion import engine
+
+        if engine.serves(args):
+            engine.main(args)
+            sys.stdout.flush()
+            return
     opts = parse_fast(args)
     if opts is not None:
         code = serve_resolve(opts)

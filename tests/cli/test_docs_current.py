@@ -21,8 +21,3 @@ def test_cli_reference_and_completions_are_current():
     ]
     assert not stale, f"regenerate with `.venv/bin/python scripts/gen_docs.py`: {stale}"
 
-
-def test_bash_completion_script_completes_through_the_console_script():
-    text = (ROOT / "completions" / "provctl.bash").read_text()
-    assert "_PROVCTL_COMPLETE=complete_bash" in text
-    assert "complete -o default -F _provctl_completion provctl" in text

@@ -124,6 +124,12 @@ def _scenario(cli, fake, tmp_path, migrated_template) -> None:
     ok("providers", "remove", "openai/Build", "--force")
     ok("model", "remove", "gpt-4o")
     ok("db", "status")
+    from provctl.completion import engine  # TAB: provctl __complete, the stdlib read path
+
+    environ = {"PROVCTL_DB": str(cli.ctx.db_path), "PROVCTL_USER": cli.ctx.user}
+    for words in (["providers", "show"], ["model", "attach", "gpt-4o"], ["resolve"], ["agent", "remove"],
+                  ["--user"], ["migrate-lift", "--undo"]):
+        engine.answer("fish", [*words, ""], environ)
 
 
 @pytest.fixture

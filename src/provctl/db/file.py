@@ -133,3 +133,15 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise _corrupt(path, exc) from exc
     return conn
+
+
+def peek(path: Path, *, timeout: float = 0.05) -> sqlite3.Connection | None:
+    """A read-only connection for shell completion, or None: it never creates the file (or its
+    folder), never migrates, and waits at most ``timeout`` for a lock (a query that meets one
+    raises ``sqlite3.OperationalError``)."""
+    if not path.is_file():
+        return None
+    uri = path.absolute().as_uri() + "?mode=ro"  # as_uri: a `?` or `#` in the path is data
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    return conn

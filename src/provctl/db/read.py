@@ -235,3 +235,62 @@ def lift_undo_key_ids(execute: Execute) -> list[str]:
     sql = ("SELECT r.connection_id FROM lift_run_rows r JOIN lift_runs l ON l.id = r.run_id "
            "WHERE r.action = 'merge' AND l.undone_at IS NULL")
     return [cid for (cid,) in execute(sql, ())]
+
+
+# ---------------------------------------------------------------- shell completion (names only)
+
+
+def completion_connections(execute: Execute, user_key: str) -> list[tuple]:
+    """(id, provider, auth type, label, folded label, agent name or None, enabled) of every
+    connection of the user (folded name), user-level and legacy, in list order."""
+    sql = (
+        "SELECT c.id, c.provider, c.auth_type, c.label, c.label_key, a.name, c.enabled "
+        "FROM users u JOIN connections c ON c.user_id = u.id "
+        "LEFT JOIN agents a ON a.id = c.agent_id WHERE u.name_key = ?" + CONNECTION_ORDER
+    )
+    return list(execute(sql, (user_key,)))
+
+
+def completion_model(execute: Execute, user_key: str,
+                     name_key: str) -> tuple[str, list[str]] | None:
+    """(provider, attached connection ids by priority) of the user's model, or None."""
+    sql = (
+        "SELECT m.provider, t.connection_id FROM users u JOIN models m ON m.user_id = u.id "
+        "LEFT JOIN attachments t ON t.model_id = m.id "
+        "WHERE u.name_key = ? AND m.name_key = ? ORDER BY t.priority"
+    )
+    rows = list(execute(sql, (user_key, name_key)))
+    if not rows:
+        return None
+    return rows[0][0], [cid for _, cid in rows if cid is not None]
+
+
+def completion_models(execute: Execute, user_key: str) -> list[tuple]:
+    """(name, provider, upstream model or None, enabled, is default) of the user's models."""
+    sql = (
+        "SELECT m.name, m.provider, m.upstream_model, m.enabled, m.is_default "
+        "FROM users u JOIN models m ON m.user_id = u.id WHERE u.name_key = ? ORDER BY m.name_key"
+    )
+    return list(execute(sql, (user_key,)))
+
+
+def completion_agents(execute: Execute, user_key: str) -> list[tuple]:
+    """(name, display name or None) of the user's agents."""
+    sql = ("SELECT a.name, a.display_name FROM users u JOIN agents a ON a.user_id = u.id "
+           "WHERE u.name_key = ? ORDER BY a.name_key")
+    return list(execute(sql, (user_key,)))
+
+
+def user_names(execute: Execute) -> list[str]:
+    return [name for (name,) in execute("SELECT name FROM users ORDER BY name_key", ())]
+
+
+def completion_lift_runs(execute: Execute) -> list[tuple]:
+    """(id, created at, all users, rows) of the lift runs not undone, newest first (any user's:
+    `migrate-lift --undo` takes any run)."""
+    sql = (
+        "SELECT l.id, l.created_at, l.all_users, "
+        "(SELECT count(*) FROM lift_run_rows r WHERE r.run_id = l.id) "
+        "FROM lift_runs l WHERE l.undone_at IS NULL ORDER BY l.created_at DESC, l.id"
+    )
+    return list(execute(sql, ()))
