@@ -7,16 +7,16 @@ connection's key sources (used by resolve, refresh and show), and connect's deci
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
 
 from ..errors import Conflict, SecretStoreError, UsageError
-from . import refs, timeutil
+from . import timeutil
 from .families import LOCAL, SUBSCRIPTION, check_auth, check_base_url, family
 from .rows import ConnectionRow
+
+# The resolve fast path imports this module for the key walk: what only connect, set-key and
+# import need (hashlib, hmac, the reference rules) is imported where it is used, and the
+# shapes below are NamedTuples, cheaper to create at import than dataclasses.
 
 KEYRING, ENV, NONE = "keyring", "env", "none"
 KEY_SOURCES = ("keyring", "env", "keyring,env", "env,keyring")
@@ -26,7 +26,6 @@ NO_KEY = "no_key"
 KEY_MISSING = "key_missing"
 KEYRING_UNAVAILABLE = "keyring_unavailable"
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 # ---------------------------------------------------------------- what the database keeps
@@ -43,6 +42,9 @@ def key_hint(key: str) -> str:
 
 
 def fingerprint(salt: str, key: str) -> str:
+    import hashlib
+    import hmac
+
     return hmac.new(bytes.fromhex(salt), key.encode(), hashlib.sha256).hexdigest()
 
 
@@ -55,8 +57,9 @@ def needs_key(auth_type: str) -> bool:
 
 
 def is_env_name(name: str) -> bool:
-    """An environment variable name: ASCII ``[A-Za-z_][A-Za-z0-9_]*``."""
-    return _ENV_NAME.fullmatch(name) is not None
+    """An environment variable name: ASCII ``[A-Za-z_][A-Za-z0-9_]*`` (so ``KEY²`` is not one)."""
+    return (name.isascii() and name[:1] != "" and not name[0].isdigit()
+            and all(c.isalnum() or c == "_" for c in name))
 
 
 def check_key_env(name: str | None) -> str | None:
@@ -91,8 +94,7 @@ def key_source_order(given: str | None, key_env: str | None) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """What a user gave for a credential. ``key`` is the secret itself (never stored in the DB)."""
 
     key: str | None = None
@@ -105,8 +107,7 @@ class Credentials:
                 f"key_source={self.key_source!r}, expires_at={self.expires_at!r})")
 
 
-@dataclass(frozen=True)
-class Validated:
+class Validated(NamedTuple):
     """A connection's values after validation: what `connect` and `import` store."""
 
     provider: str
@@ -156,8 +157,7 @@ def validate(provider: str, auth: str | None, base_url: str | None, creds: Crede
 # ---------------------------------------------------------------- connect's decision table
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What `connect` (and `import` for user-level entries) does with a label and key."""
 
     action: str  # create | unchanged | enable | replace | relabel
@@ -172,6 +172,8 @@ def decide(peers: list[ConnectionRow], label_key: str, fp: str | None, v: Valida
     ``key_optional`` (import): an entry without a key does not compare keys with the existing
     connection (an export carries no keys), so re-importing it is a no-op.
     """
+    from . import refs
+
     same_label = next((r for r in peers if r.label_key == label_key), None)
     same_key = next((r for r in peers if fp is not None and r.key_fingerprint == fp), None)
 

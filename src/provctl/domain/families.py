@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
@@ -86,6 +85,8 @@ def check_auth(fam: Family, auth_type: str) -> str:
 
 
 def check_base_url(url: str) -> str:
+    from urllib.parse import urlsplit  # not on the resolve path
+
     url = url.strip()
     parts = urlsplit(url)
     try:

@@ -3,15 +3,15 @@ and the one spelling of a connection reference, ``PROVIDER/AUTH_TYPE/LABEL`` (SP
 
 from __future__ import annotations
 
-import re
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
 
 
 def new_id() -> str:
     """A fresh row id (UUID4): connections, models, agents, users, lift runs."""
+    import uuid  # not on the resolve path
+
     return str(uuid.uuid4())
 
 
@@ -27,6 +27,8 @@ def legacy_suffix(agent_name: str | None) -> str:
 
 def natural_key(text: str) -> tuple:
     """Sort key that orders digits by value, case-insensitively: `Slow2` before `Slow10`."""
+    import re  # listings only
+
     parts = re.split(r"(\d+)", unicodedata.normalize("NFKC", text).casefold())
     return tuple((0, int(p), p) if p.isdigit() else (1, 0, p) for p in parts if p)
 
