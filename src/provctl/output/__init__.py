@@ -38,6 +38,12 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def line(text: str) -> None:
+    """One line of data on stdout, as is (a revealed key: never through Rich)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def note(message: str) -> None:
     """A message for people: stderr, so stdout stays data."""
     print(message, file=sys.stderr)
