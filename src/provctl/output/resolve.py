@@ -85,3 +85,21 @@ def render(res: Resolution, fmt: str, *, reveal: bool, out: Callable[[str], None
         error(*failure(res))
     return res.exit_code
 
+
+def render_exec(res: Resolution, *, quiet: bool, err: Callable[[str], None] = _stderr) -> int:
+    """What ``exec`` prints before CMD starts (stderr only: stdout is CMD's): the skip lines
+    unless ``quiet``; when nothing is usable, every reason and the Error:/Hint: pair, quiet or
+    not. Returns the exit code (0: go on and start CMD, 5: do not)."""
+    if res.selected is None or not quiet:
+        for line in skip_lines(res):
+            err(line)
+    if res.selected is None:
+        error(*failure(res))
+    return res.exit_code
+
+
+def printable(text: str) -> str:
+    """``text`` with control and escape characters shown escaped (``\\x1b``), never sent to the
+    terminal (SPEC §2)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
