@@ -41,7 +41,8 @@ app = typer.Typer(
     "  provctl model attach gpt-4o openai/Work --priority 1\n"
     "  provctl exec gpt-4o -- python agent.py\n"
     "  out=$(provctl resolve gpt-4o --format env) && eval \"$out\"\n\n"
-    "\b\nExit codes:\n" + "\n".join(f"  {c}  {t}" for c, t in EXIT_CODES),
+    "\b\nExit codes:\n" + "\n".join(f"  {c}  {t}" for c, t in EXIT_CODES)
+    + "\n  exec: otherwise CMD's own status (128+N after signal N); 127 CMD not found, 126 not runnable",
     epilog="Environment: PROVCTL_DB, PROVCTL_USER, PROVCTL_DEBUG=1 (show tracebacks), NO_COLOR.",
     no_args_is_help=True,
     add_completion=False,
