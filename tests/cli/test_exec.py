@@ -432,3 +432,20 @@ def test_the_default_is_execve_when_stdout_and_stderr_are_terminals(world):
     piped = provctl(world, "exec", "gpt", "--", *cmd)
     pid, key = piped.stdout.decode().split()[1:]
     assert key == "<masked>"
+
+
+def test_probe_goes_through_the_typer_command_and_skips_a_failing_endpoint(world, cli, fake):
+    from tests.support.fakeprovider import models_reply, status_reply
+
+    fake.set("/bad/models", status_reply(401))
+    fake.set("/good/models", models_reply("openai", "gpt-4o"))
+    cli("connect", "openai", "--label", "Bad", "--key-env", "WORK_KEY", "--base-url", f"{fake.url}/bad")
+    cli("connect", "openai", "--label", "Good", "--key-env", "BACKUP_KEY", "--base-url", f"{fake.url}/good")
+    cli("model", "add", "probed", "--provider", "openai", "--attach", "Bad", "--attach", "Good")
+    proc = provctl(world, "exec", "probed", "--probe", "--timeout", "5", "--no-mask", "--",
+                   *SHOW, "PROVCTL_CONNECTION", "OPENAI_API_KEY", env={"NO_PROXY": "*"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == f"openai/api_key/Good|{BACKUP}\n"
+    assert proc.stderr.decode() == ("Skipped openai/api_key/Bad (priority 1): probe_failed — "
+                                    "unauthorized: HTTP 401\n")
+    assert fake.requests[0].header("authorization") == f"Bearer {WORK}"

@@ -151,3 +151,17 @@ def test_a_404_during_refresh_and_probe_names_the_base_url_shape(cli, fake):
                                                 "the models endpoint is BASE/models")
     probe = cli("resolve", "gpt", "--probe", "--json")
     assert json.loads(probe.stdout)["candidates"][0]["detail"] == "error: " + line["detail"]
+
+
+def test_import_notes_an_anthropic_base_url_ending_in_v1(cli, tmp_path):
+    inventory = tmp_path / "inv.json"
+    inventory.write_text(json.dumps({"connections": [
+        {"agent": None, "provider": "anthropic", "auth_type": "api_key", "label": "Proxy",
+         "base_url": "https://gw.example/v1", "key_env": "K"}]}))
+    result = cli("import", str(inventory), "--json")
+    assert result.exit_code == 0, result.stderr
+    note = ("connections[0]: the anthropic base URL https://gw.example/v1 ends in /v1, which "
+            "anthropic's SDKs add themselves (they would call /v1/v1/…); the usual form is "
+            "https://gw.example")
+    assert json.loads(result.stdout)["notes"] == [note]
+    assert note in result.stderr
