@@ -16,6 +16,7 @@ it (Python ignores SIGPIPE and SIGXFSZ for itself; CMD must not inherit that).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import stat
@@ -87,7 +88,7 @@ def find_command(name: str, path: str | None) -> str:
 def _exec_error(name: str, exc: OSError) -> ProvctlError:
     """An ``execve`` refusal as ``env`` reports it: 127 for ENOENT (a script whose interpreter
     is missing, say), 126 for everything else."""
-    if exc.errno == 2:  # ENOENT
+    if exc.errno == errno.ENOENT:
         return ProvctlError(
             f"cannot run {_shown(name)}: {exc.strerror}",
             hint="a script's #! line may name an interpreter that is not installed",
@@ -208,9 +209,7 @@ def _write_all(fd: int, data: bytes) -> bool:
 
             select.select([], [fd], [])
             continue
-        except (BrokenPipeError, ValueError):
-            return False
-        except OSError:
+        except (OSError, ValueError):  # EPIPE (the reader quit), EBADF, a closed stream
             return False
         view = view[written:]
     return True
