@@ -66,7 +66,8 @@ class Family:
 
 
 _OPENAI = conventional("OPENAI_API_KEY")
-_OPENAI_LOCAL = Handoff(("OPENAI_API_KEY",), "OPENAI_BASE_URL", http_auth=NO_AUTH, fixed_key="local")
+_OPENAI_LOCAL = Handoff(("OPENAI_API_KEY",), "OPENAI_BASE_URL", http_auth=NO_AUTH,
+                        fixed_key="local")
 _ANTHROPIC_TOKENS = ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
 
 
@@ -80,7 +81,8 @@ FAMILIES: dict[str, Family] = {
         Family("openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "/models",
                {API_KEY: _OPENAI, SUBSCRIPTION: _OPENAI}),
         Family("anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "/v1/models", {
-            API_KEY: Handoff(("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL", _ANTHROPIC_TOKENS, X_API_KEY),
+            API_KEY: Handoff(("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL", _ANTHROPIC_TOKENS,
+                             X_API_KEY),
             # an OAuth token (sk-ant-oat…): Anthropic's tools prefer an API key over a token
             SUBSCRIPTION: Handoff(_ANTHROPIC_TOKENS, "ANTHROPIC_BASE_URL", ("ANTHROPIC_API_KEY",),
                                   ANTHROPIC_OAUTH),
@@ -88,17 +90,21 @@ FAMILIES: dict[str, Family] = {
         Family("openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "/models",
                _keyed("OPENROUTER_API_KEY")),
         # Google's SDK prefers GOOGLE_API_KEY over GEMINI_API_KEY
-        Family("gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY", "/models",
-               {API_KEY: conventional("GEMINI_API_KEY", unset=("GOOGLE_API_KEY",), http_auth=GOOGLE)},
-               shape="gemini"),
-        Family("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "/models", _keyed("MISTRAL_API_KEY")),
-        Family("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "/models", _keyed("GROQ_API_KEY")),
-        Family("deepseek", "https://api.deepseek.com", "DEEPSEEK_API_KEY", "/models", _keyed("DEEPSEEK_API_KEY")),
+        Family("gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY",
+               "/models", {API_KEY: conventional("GEMINI_API_KEY", unset=("GOOGLE_API_KEY",),
+                                                 http_auth=GOOGLE)}, shape="gemini"),
+        Family("mistral", "https://api.mistral.ai/v1", "MISTRAL_API_KEY", "/models",
+               _keyed("MISTRAL_API_KEY")),
+        Family("groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "/models",
+               _keyed("GROQ_API_KEY")),
+        Family("deepseek", "https://api.deepseek.com", "DEEPSEEK_API_KEY", "/models",
+               _keyed("DEEPSEEK_API_KEY")),
         Family("xai", "https://api.x.ai/v1", "XAI_API_KEY", "/models", _keyed("XAI_API_KEY")),
         Family("ollama", "http://localhost:11434", None, "/api/tags",
                {LOCAL: Handoff((), "OLLAMA_HOST", http_auth=NO_AUTH)}, shape="ollama"),
         # the OpenAI SDKs read the OPENAI_* pair when they talk to a compatible gateway
-        Family("openai-compatible", None, None, "/models", {API_KEY: _OPENAI, LOCAL: _OPENAI_LOCAL}),
+        Family("openai-compatible", None, None, "/models",
+               {API_KEY: _OPENAI, LOCAL: _OPENAI_LOCAL}),
     )
 }
 
@@ -144,9 +150,6 @@ def effective_base_url(provider: str, base_url: str | None) -> str | None:
 
 # ---------------------------------------------------------------- base-URL shape (SPEC §4)
 
-_VERSION_SEGMENT = re.compile(r"v\d+[a-z0-9]*")
-
-
 def _path(url: str) -> str:
     return urlsplit(url).path.rstrip("/")
 
@@ -155,7 +158,9 @@ def base_url_warning(provider: str, base_url: str | None) -> str | None:
     """A warning for a base URL that ends in the path the family's SDKs add themselves (an
     anthropic base URL ending in /v1: the SDKs would call /v1/v1/…), else None."""
     fam = FAMILIES.get(provider)
-    if fam is None or not fam.sdk_prefix or not base_url or not _path(base_url).endswith(fam.sdk_prefix):
+    if fam is None or not fam.sdk_prefix or not base_url:
+        return None
+    if not _path(base_url).endswith(fam.sdk_prefix):
         return None
     root = base_url.rstrip("/")[: -len(fam.sdk_prefix)]
     return (f"the {provider} base URL {base_url} ends in {fam.sdk_prefix}, which {provider}'s SDKs "
@@ -179,7 +184,7 @@ def shape_hint(provider: str, base_url: str | None) -> str:
         return (f"check the base URL's shape: for {provider} it is the API root without "
                 f"{fam.sdk_prefix} (like {example}); the models endpoint is BASE{fam.models_path}")
     last = _path(example).rsplit("/", 1)[-1]
-    version = "/" + last if _VERSION_SEGMENT.fullmatch(last) else None
+    version = "/" + last if re.fullmatch(r"v\d+[a-z0-9]*", last) else None
     if version and not path.endswith(version):
         return (f"check the base URL's shape: for {provider} it usually ends in {version} "
                 f"(like {example}); the models endpoint is BASE{fam.models_path}")
