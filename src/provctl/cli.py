@@ -39,8 +39,10 @@ app = typer.Typer(
     "  echo \"$KEY\" | provctl connect openai --label Work --key-stdin\n"
     "  provctl providers list --json\n"
     "  provctl model attach gpt-4o openai/Work --priority 1\n"
-    "  eval \"$(provctl resolve gpt-4o --format env)\"\n\n"
-    "\b\nExit codes:\n" + "\n".join(f"  {c}  {t}" for c, t in EXIT_CODES),
+    "  provctl exec gpt-4o -- python agent.py\n"
+    "  out=$(provctl resolve gpt-4o --format env) && eval \"$out\"\n\n"
+    "\b\nExit codes:\n" + "\n".join(f"  {c}  {t}" for c, t in EXIT_CODES)
+    + "\n  exec: otherwise CMD's own status (128+N after signal N); 127 CMD not found, 126 not runnable",
     epilog="Environment: PROVCTL_DB, PROVCTL_USER, PROVCTL_DEBUG=1 (show tracebacks), NO_COLOR.",
     no_args_is_help=True,
     add_completion=False,
@@ -76,11 +78,13 @@ def root(
 def _register() -> None:
     """Wire the command modules, in the order `provctl --help` lists them."""
     from .commands import agent, connect, db, doctor, import_export, migrate_lift, model, providers, resolve
+    from .commands import exec as exec_command
 
     connect.register(app)
     app.add_typer(providers.app, name="providers")
     model.register(app)
     resolve.register(app)
+    exec_command.register(app)
     migrate_lift.register(app)
     import_export.register(app)
     app.add_typer(agent.app, name="agent")

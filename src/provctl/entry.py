@@ -1,16 +1,18 @@
 """Console-script entry point. Serves what it can without Typer — ``--version`` and the
-``resolve`` hot path — and hands everything else to the Typer app, unchanged.
+``resolve`` and ``exec`` hot paths — and hands everything else to the Typer app, unchanged.
 
 The fast path takes ``[--db PATH] [--user NAME] resolve [MODEL] [--agent NAME] [--json]
-[--format F] [--reveal]`` (``--opt=value`` forms too, each option at most once). Anything
-else — ``--probe``, ``--timeout``, ``--help``, an unknown or repeated option, ``--``, a
-second positional, an option value that looks like an option — goes to Typer, which then
-gives its own answer or usage error. Both paths build the context the same way, call
-``services.resolution.resolve`` and render with ``output.resolve``; errors go through
-``output.errors.handle``. So for every
-invocation served here, stdout, stderr and the exit code are those of the Typer app
-(a test runs a matrix of invocations through both). Imports here: the standard library
-and provctl's stdlib-only modules; ``keyring`` only when the selected key is in it.
+[--format F] [--reveal]`` and ``[--db PATH] [--user NAME] exec [MODEL] [--agent NAME]
+[--mask | --no-mask] [--quiet] -- CMD [ARG ...]`` (``--opt=value`` forms too, each option at
+most once; for exec everything after the first ``--`` is CMD, untouched). Anything else —
+``--probe``, ``--timeout``, ``--help``, an unknown or repeated option, a ``--`` for resolve,
+an exec without ``--``, a second positional, an option value that looks like an option — goes
+to Typer, which then gives its own answer or usage error. Both paths build the context the same
+way and call the same code (``services.resolution.resolve`` + ``output.resolve.render`` for
+resolve, ``runner.run_exec`` for exec); errors go through ``output.errors.handle``. So for
+every invocation served here, stdout, stderr and the exit code are those of the Typer app (a
+test runs a matrix of invocations through both). Imports here: the standard library and
+provctl's stdlib-only modules; ``keyring`` only when the selected key is in it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from __future__ import annotations
 import sys
 
 _GLOBAL_VALUE = ("--db", "--user")
-_RESOLVE_VALUE = ("--agent", "--format")
-_RESOLVE_FLAGS = ("--json", "--reveal")
+_COMMANDS = {
+    # command: (options that take a value, flags); flags in one tuple are one option
+    "resolve": (("--agent", "--format"), (("--json",), ("--reveal",))),
+    "exec": (("--agent",), (("--mask", "--no-mask"), ("--quiet",))),
+}
 
 
 def _take(args: list[str], i: int, names: tuple[str, ...], into: dict) -> int | None:
@@ -39,27 +44,37 @@ def _take(args: list[str], i: int, names: tuple[str, ...], into: dict) -> int | 
 
 
 def parse_fast(args: list[str]) -> dict | None:
-    """The options of a resolve invocation the fast path serves, else None."""
+    """The options of a resolve or exec invocation the fast path serves, else None."""
     opts: dict = {}
     i = 0
-    while i < len(args) and args[i] != "resolve":
+    while i < len(args) and args[i] not in _COMMANDS:
         nxt = _take(args, i, _GLOBAL_VALUE, opts)
         if nxt is None:
             return None
         i = nxt
     if i >= len(args):
         return None
+    command = args[i]
+    values, flags = _COMMANDS[command]
+    opts["command"] = command
     i += 1
+    end = len(args)
+    if command == "exec":
+        if "--" not in args[i:]:
+            return None  # Typer says what is missing
+        end = args.index("--", i)
+        opts["cmd"] = args[end + 1:]
     positional: list[str] = []
-    while i < len(args):
+    while i < end:
         token = args[i]
-        if token in _RESOLVE_FLAGS:
-            if token in opts:
+        flag = next((group for group in flags if token in group), None)
+        if flag is not None:
+            if flag[0] in opts:
                 return None
-            opts[token] = True
+            opts[flag[0]] = token
             i += 1
         elif token.startswith("-"):
-            nxt = _take(args, i, _RESOLVE_VALUE, opts)
+            nxt = _take(args[:end], i, values, opts)
             if nxt is None:
                 return None
             i = nxt
@@ -72,19 +87,27 @@ def parse_fast(args: list[str]) -> dict | None:
     return opts
 
 
-def serve_resolve(opts: dict) -> int:
-    """Run ``resolve`` without Typer; returns the exit code."""
+def serve_fast(opts: dict) -> int:
+    """Run ``resolve`` or ``exec`` without Typer; returns the exit code."""
     from .output.errors import debug, handle
 
     try:
         from .context import from_options
+
+        ctx = from_options(opts.get("--db"), opts.get("--user"))  # as the Typer root callback does
+        if opts["command"] == "exec":
+            from .runner import run_exec
+
+            mask = opts.get("--mask")
+            return run_exec(ctx, opts["model"], opts["cmd"], agent=opts.get("--agent"),
+                            mask=None if mask is None else mask == "--mask",
+                            quiet="--quiet" in opts)
         from .output import resolve as view
         from .services import resolution
 
-        ctx = from_options(opts.get("--db"), opts.get("--user"))  # as the Typer root callback does
-        form = view.resolve_format(opts.get("--format"), bool(opts.get("--json")))
+        form = view.resolve_format(opts.get("--format"), "--json" in opts)
         res = resolution.resolve(ctx, opts["model"], agent=opts.get("--agent"))
-        return view.render(res, form, reveal=bool(opts.get("--reveal")))
+        return view.render(res, form, reveal="--reveal" in opts)
     except KeyboardInterrupt:
         raise
     except Exception as exc:
@@ -126,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             return
     opts = parse_fast(args)
     if opts is not None:
-        code = serve_resolve(opts)
+        code = serve_fast(opts)
         if argv is None:  # the process itself (console script, python -m provctl)
             _exit_now(code)
         sys.stdout.flush()

@@ -54,6 +54,7 @@ EXIT_CODES = (
     (3, "not found: no such connection, model, agent or lift run"),
     (4, "conflict: duplicate label or attachment, cross-family attachment, ambiguous reference, "
         "refused destructive change"),
-    (5, "unavailable: resolve found no usable connection; an endpoint rejected or did not answer"),
+    (5, "unavailable: resolve or exec found no usable connection; an endpoint rejected or did not "
+        "answer"),
     (6, "secret store unavailable: no usable keyring backend, or it refused the operation"),
 )

@@ -1,12 +1,13 @@
-"""The resolve fast path (``entry.py``) against the Typer app, in subprocesses.
+"""The resolve/exec fast path (``entry.py``) against the Typer app, in subprocesses.
 
 1. Which invocations the fast path serves (everything else goes to Typer unchanged).
-2. A matrix of resolve invocations run through both paths — ``provctl.entry.main`` and
+2. A matrix of resolve and exec invocations run through both paths — ``provctl.entry.main`` and
    ``provctl.cli.main`` — that must give identical stdout, stderr and exit codes. Keys come
    from environment variables and from a real keyring backend (keyrings.alt's
    PlaintextKeyring named by PYTHON_KEYRING_BACKEND, its file in a temp XDG_DATA_HOME).
 3. What the fast path imports: none of Typer/Click, SQLAlchemy/SQLModel, Alembic, Rich,
-   httpx ever, and keyring only when the selected key is in the keyring.
+   httpx ever, and keyring only when the selected key is in the keyring (for exec --no-mask:
+   what was imported when provctl replaced itself with CMD).
 """
 
 from __future__ import annotations
@@ -44,8 +45,13 @@ CLAUDE_KEY = "sk-ant-" + "c" * 30 + "3333"
     ["--db=/tmp/x.db", "--user", "bob", "resolve"],
     ["--user=bob", "--db", "", "resolve", "m"],
     ["resolve", ""],
+    ["exec", "--", "true"],
+    ["exec", "gpt-4o", "--", "python", "agent.py", "--probe", "--help", "--"],
+    ["exec", "--agent", "bot", "gpt-4o", "--no-mask", "--quiet", "--", "claude"],
+    ["exec", "gpt-4o", "--mask", "--agent=bot", "--"],  # served: the shared code says CMD is missing
+    ["--user", "bob", "exec", "m", "--", "x"],
 ])
-def test_fast_path_serves_plain_resolve_invocations(argv):
+def test_fast_path_serves_plain_resolve_and_exec_invocations(argv):
     assert parse_fast(argv) is not None
 
 
@@ -58,14 +64,26 @@ def test_fast_path_serves_plain_resolve_invocations(argv):
     ["resolve", "--agent"], ["resolve", "--agent", "--json"], ["resolve", "--json=1"],
     ["--db"], ["--db", "x"], ["--db", "x", "--db", "y", "resolve"], ["--version", "resolve"],
     ["--verbose", "resolve"], ["resolve", "--db", "x.db"], ["--user", "--db", "resolve"],
+    ["exec"], ["exec", "gpt-4o"], ["exec", "gpt-4o", "python", "agent.py"],  # no `--`
+    ["exec", "--help"], ["exec", "gpt-4o", "--probe", "--", "x"], ["exec", "--timeout", "3", "--", "x"],
+    ["exec", "--mask", "--no-mask", "--", "x"], ["exec", "--quiet", "--quiet", "--", "x"],
+    ["exec", "a", "b", "--", "x"], ["exec", "--json", "--", "x"], ["exec", "--agent", "--", "x"],
+    ["exec", "--reveal", "--", "x"], ["resolve", "--mask"], ["resolve", "--quiet"],
 ])
 def test_everything_else_goes_to_typer(argv):
     assert parse_fast(argv) is None
 
 
+def test_parse_fast_collects_the_exec_options_and_cmd_untouched():
+    assert parse_fast(["exec", "--no-mask", "m", "--agent=bot", "--", "sh", "-c", "--", "--quiet"]) == {
+        "command": "exec", "--mask": "--no-mask", "model": "m", "--agent": "bot",
+        "cmd": ["sh", "-c", "--", "--quiet"]}
+
+
 def test_parse_fast_collects_the_options():
     assert parse_fast(["--db=/x", "resolve", "--agent", "bot", "m", "--format=env", "--reveal"]) == {
-        "--db": "/x", "--agent": "bot", "model": "m", "--format": "env", "--reveal": True}
+        "--db": "/x", "command": "resolve", "--agent": "bot", "model": "m", "--format": "env",
+        "--reveal": "--reveal"}
 
 
 # ---------------------------------------------------------------- 2. both paths, same output
@@ -82,13 +100,18 @@ WRAPPER = textwrap.dedent("""
         with open(os.environ["_PROVCTL_TEST_MODULES"], "w") as f:
             f.write("\\n".join(sorted(sys.modules)) + marker)
 
-    real_exit = os._exit
+    real_exit, real_execve = os._exit, os.execve
 
     def exit_now(code):
         dump("\\n#os._exit")
         real_exit(code)
 
+    def execve(*args):  # exec --no-mask: provctl becomes CMD here
+        dump("\\n#execve")
+        real_execve(*args)
+
     os._exit = exit_now
+    os.execve = execve
     try:
         if mode == "fast":
             from provctl.entry import main
@@ -258,6 +281,37 @@ CASES = [
          (("PROVCTL_DB", "/nonexistent/elsewhere.db"), *CI)),
     Case(("--db", "{root}/fresh-{mode}/provctl.db", "resolve", "kr"), 3, migrates=True),
     Case(("--db", "{root}/corrupt.db", "resolve", "kr"), 1),
+    # --format key
+    Case(("resolve", "chain", "--format", "key"), 0, CI),
+    Case(("resolve", "kr", "--format=key"), 0, keyring=True),
+    Case(("resolve", "gateway", "--format", "key"), 0),
+    Case(("resolve", "dead", "--format", "key"), 5),
+]
+
+# exec: CMD prints what it was handed (a secret shows as <masked> unless --no-mask)
+SHOW = ("sh", "-c", 'printf "%s|%s|%s|%s|%s\\n" "$PROVCTL_CONNECTION" "$PROVCTL_MODEL" "$OPENAI_API_KEY" '
+        '"${ANTHROPIC_API_KEY-unset}" "${ANTHROPIC_AUTH_TOKEN-unset}"; echo "to stderr $PROVCTL_API_KEY" >&2; '
+        'exit "${1:-0}"', "sh")
+CASES += [
+    Case(("exec", "chain", "--", *SHOW), 0, CI),  # pipes: masked by default
+    Case(("exec", "chain", "--no-mask", "--", *SHOW), 0, CI),
+    Case(("exec", "--quiet", "chain", "--no-mask", "--", *SHOW), 0, CI),
+    Case(("exec", "chain", "--mask", "--agent", "bot", "--", *SHOW, "3"), 3, CI),
+    Case(("exec", "kr", "--no-mask", "--", *SHOW, "4"), 4, keyring=True),
+    Case(("exec", "--mask", "--", *SHOW), 0, (("ANTHROPIC_AUTH_TOKEN", "inherited"),), keyring=True),
+    Case(("exec", "claude", "--no-mask", "--", *SHOW), 0, (("ANTHROPIC_AUTH_TOKEN", "inherited"),),
+         keyring=True),
+    Case(("exec", "gateway", "--no-mask", "--", *SHOW), 0, (("OPENAI_API_KEY", "sk-inherited"),)),
+    Case(("exec", "laptop", "--", "sh", "-c", 'echo "$OLLAMA_HOST"'), 0),
+    Case(("exec", "gone", "--mask", "--", *SHOW), 0, CI, keyring=True),
+    Case(("exec", "dead", "--", "touch", "{root}/started-{mode}"), 5),
+    Case(("exec", "empty", "--quiet", "--", "true"), 5),
+    Case(("exec", "nope", "--", "true"), 3),
+    Case(("exec", "chain", "--", "no-such-command-xyz"), 127, CI),
+    Case(("exec", "chain", "--no-mask", "--", "/etc/passwd"), 126, CI),
+    Case(("exec", "chain", "--"), 2, CI),
+    Case(("exec", "chain", "--agent", "bad\u202ename", "--", "true"), 2, CI),
+    Case(("--user", "bob", "exec", "--", "true"), 3),
 ]
 
 
@@ -273,7 +327,8 @@ def test_fast_path_and_typer_app_print_the_same(world, case):
     fast = run_path("fast", list(case.args), env, root)
     slow = run_path("typer", list(case.args), env, root)
     assert "typer" in slow.modules  # the reference really is the Typer app
-    assert "#os._exit" in fast.modules  # served by the fast path, which skips teardown
+    # served by the fast path, which skips teardown (or became CMD: exec --no-mask)
+    assert "#os._exit" in fast.modules or "#execve" in fast.modules
     assert (fast.stdout, fast.stderr, fast.code) == (slow.stdout, slow.stderr, slow.code)
     assert fast.code == case.code, fast.stderr
     assert "Traceback" not in fast.stderr
@@ -337,3 +392,17 @@ def test_keyring_discovery_finds_what_keyring_finds_without_importing_other_os_b
     proc = subprocess.run([sys.executable, "-c", DISCOVERY], capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("True [] "), proc.stdout
+
+
+def test_exec_hands_the_variables_through_the_fast_path(world):
+    root, env = world
+    env = dict(env, **dict(CI), ANTHROPIC_API_KEY="sk-ant-inherited")
+    masked = run_path("fast", ["exec", "chain", "--", *SHOW], env, root)
+    assert masked.stdout == "openai/api_key/CI|gpt-4o-2024-08-06|<masked>|sk-ant-inherited|unset\n"
+    assert masked.stderr.endswith("to stderr <masked>\n")
+    plain = run_path("fast", ["exec", "chain", "--no-mask", "--", *SHOW], env, root)
+    assert plain.stdout.split("|")[2] == CI[0][1]
+    claude = run_path("fast", ["exec", "claude", "--no-mask", "--", *SHOW], dict(env, ANTHROPIC_AUTH_TOKEN="tok"), root)
+    assert claude.stdout == f"anthropic/api_key/Claude|claude||{CLAUDE_KEY}|unset\n"
+    dead = run_path("fast", ["exec", "dead", "--", "touch", str(root / "started")], env, root)
+    assert dead.code == 5 and not (root / "started").exists()

@@ -143,9 +143,11 @@ def test_openai_compatible_local_connection_env(cli):
         "export PROVCTL_BASE_URL='http://127.0.0.1:8000/v1'\n"
         "export PROVCTL_CONNECTION='openai-compatible/local/Gateway'\n"
         "export PROVCTL_API_KEY=''\n"
-        "export OPENAI_API_KEY=''\n"
+        "export OPENAI_API_KEY='local'\n"  # the SDKs refuse an empty key
         "export OPENAI_BASE_URL='http://127.0.0.1:8000/v1'\n"
     )
+    key = cli("resolve", "llama", "--format", "key")
+    assert (key.exit_code, key.stdout) == (0, "\n")
     doc = cli.json("resolve", "llama", "--json", "--reveal")
     assert doc["selected"]["credential_source"] == "none" and doc["selected"]["api_key"] is None
 

@@ -23,7 +23,7 @@ from tests.support.legacy import Legacy
 from tests.support.shells import candidates, complete, shell_path, typed
 
 SHELLS = ("bash", "zsh", "fish")
-COMMANDS = ["connect", "resolve", "migrate-lift", "import", "export", "doctor", "completion",
+COMMANDS = ["connect", "resolve", "exec", "migrate-lift", "import", "export", "doctor", "completion",
             "providers", "model", "agent", "db"]
 
 

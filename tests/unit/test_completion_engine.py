@@ -113,7 +113,7 @@ def test_a_command_with_its_arguments_given_offers_its_options():
 
 def test_option_values_after_the_option_and_after_equals():
     assert offered("connect", "--key-source", "") == ["keyring", "env", "keyring,env", "env,keyring"]
-    assert offered("resolve", "--format=") == ["--format=text", "--format=json", "--format=env"]
+    assert offered("resolve", "--format=") == ["--format=text", "--format=json", "--format=env", "--format=key"]
     assert offered("providers", "list", "--status", "") == ["active", "legacy", "disabled", "no_key", "expired"]
     assert offered("completion", "") == ["bash", "zsh", "fish"]
 

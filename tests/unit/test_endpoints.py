@@ -35,7 +35,7 @@ from tests.support.fakeprovider import (
 )
 
 KEY = "sk-test-SECRET-0123456789abcdef"
-AUTH_HEADER_NAMES = ("authorization", "x-api-key", "x-goog-api-key", "anthropic-version")
+AUTH_HEADER_NAMES = ("authorization", "x-api-key", "x-goog-api-key", "anthropic-version", "anthropic-beta")
 FAST = {"backoff": 0.01}  # keep the one retry, drop the real 0.5 s wait
 
 
@@ -55,24 +55,30 @@ def assert_key_never_leaked(result: EndpointResult, fake: FakeProvider | None = 
 # -- success shapes and headers, one case per family row ---------------------------------
 
 
-def _auth_type(provider: str) -> str:
-    fam = FAMILIES[provider]
-    return LOCAL if fam.auth_types == (LOCAL,) else "api_key"
-
-
+# SPEC §4 "What a program is handed", the HTTP auth column, row by row
 EXPECTED_AUTH = {
-    "bearer": {"authorization": f"Bearer {KEY}"},
-    "anthropic": {"x-api-key": KEY, "anthropic-version": "2023-06-01"},
-    "google": {"x-goog-api-key": KEY},
+    ("openai", "api_key"): {"authorization": f"Bearer {KEY}"},
+    ("openai", "subscription"): {"authorization": f"Bearer {KEY}"},
+    ("anthropic", "api_key"): {"x-api-key": KEY, "anthropic-version": "2023-06-01"},
+    ("anthropic", "subscription"): {"authorization": f"Bearer {KEY}", "anthropic-version": "2023-06-01",
+                                    "anthropic-beta": "oauth-2025-04-20"},
+    ("gemini", "api_key"): {"x-goog-api-key": KEY},
+    **{(p, "api_key"): {"authorization": f"Bearer {KEY}"}
+       for p in ("openrouter", "mistral", "groq", "deepseek", "xai", "openai-compatible")},
+    ("ollama", "local"): {},
+    ("openai-compatible", "local"): {},
 }
 
 
-@pytest.mark.parametrize("provider", sorted(FAMILIES))
-def test_every_family_lists_models_with_its_own_auth_header(fake, provider):
+def test_the_auth_table_covers_every_family_and_auth_type():
+    assert set(EXPECTED_AUTH) == {(name, a) for name, fam in FAMILIES.items() for a in fam.auth_types}
+
+
+@pytest.mark.parametrize("provider,auth_type", sorted(EXPECTED_AUTH))
+def test_every_family_lists_models_with_its_own_auth_header(fake, provider, auth_type):
     fam = FAMILIES[provider]
     base = f"{fake.url}/{provider}"
     fake.set(f"/{provider}{fam.models_path}", models_reply(provider, "m-b", "m-a", "m-b"))
-    auth_type = _auth_type(provider)
 
     result = list_models(provider, base, auth_type, None if auth_type == LOCAL else KEY, **FAST)
 
@@ -81,7 +87,7 @@ def test_every_family_lists_models_with_its_own_auth_header(fake, provider):
     assert req.method == "GET"
     assert req.path == f"/{provider}{fam.models_path}"
     sent = {name: req.header(name) for name in AUTH_HEADER_NAMES if req.header(name) is not None}
-    assert sent == ({} if auth_type == LOCAL else EXPECTED_AUTH[fam.auth_style])
+    assert sent == EXPECTED_AUTH[(provider, auth_type)]
     assert_key_never_leaked(result, fake)
 
 

@@ -193,7 +193,7 @@ def test_env_uses_the_conventional_variables_of_the_family(provider, key_var, ur
     assert names[-2:] == [key_var, url_var]
 
 
-def test_env_of_a_local_connection_has_an_empty_key_and_no_conventional_variables():
+def test_env_of_an_ollama_connection_has_an_empty_key_and_ollama_host():
     local = row(provider="ollama", auth_type="local", key_stored=False, label="Laptop")
     res = resolve([local], model=MODEL._replace(provider="ollama", upstream_model="llama3"), secrets={})
     assert render(res, "env")[1] == [
@@ -202,7 +202,9 @@ def test_env_of_a_local_connection_has_an_empty_key_and_no_conventional_variable
         "export PROVCTL_BASE_URL='http://localhost:11434'",
         "export PROVCTL_CONNECTION='ollama/local/Laptop'",
         "export PROVCTL_API_KEY=''",
+        "export OLLAMA_HOST='http://localhost:11434'",
     ]
+    assert render(res, "key")[1] == [""]
 
 
 def test_exit_5_prints_nothing_on_stdout_for_text_and_env(capsys):

@@ -52,6 +52,8 @@ def connect(
         agent=agent, replace=replace, verify=verifier,
     )
     view = result.connection
+    for warning in result.warnings:
+        output.warn(warning)
     if json_:
         output.emit_json(result)
         return

@@ -48,16 +48,24 @@ def providers_list(
 
 
 @app.command("show")
-def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
+def providers_show(
+    ctx: typer.Context,
+    ref: RefArg,
+    json_: JsonOpt = False,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Also print the key (text: the last line, alone; json: api_key).")] = False,
+) -> None:
     """Show one connection and the models it is attached to.
 
     \b
-    Example:
+    Examples:
       provctl providers show openai/Work --json
+      provctl providers show openai/Work --reveal | tail -n 1
     """
     from ..services import connections
 
-    detail = connections.show(ctx.obj, ref)
+    detail = connections.show(ctx.obj, ref, reveal=reveal)
+    if reveal and detail.api_key is None and detail.connection.auth_type != "local":
+        output.warn(f"no key to reveal: no allowed source ({detail.key_source}) yields one now")
     if json_:
         output.emit_json(detail)
         return
@@ -73,6 +81,8 @@ def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> N
     output.table(["FIELD", "VALUE"], fields)
     if detail.attachments:
         output.table(["MODEL", "PRIORITY"], detail.attachments)
+    if detail.api_key is not None:  # a line of its own, as `resolve --reveal` prints it
+        output.line(detail.api_key)
 
 
 @app.command("rename")

@@ -19,7 +19,7 @@ def resolve(
     model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help="Model name (default: the user's default model).", show_default=False)] = None,
     agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="The agent asking (context only: echoed in the JSON; the priority list is the user's).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    format_: Annotated[Optional[str], typer.Option("--format", metavar="text|json|env", help="text (default): the connection and its base URL; json: the whole decision; env: export lines for eval.", show_default=False)] = None,
+    format_: Annotated[Optional[str], typer.Option("--format", metavar="text|json|env|key", help="text (default): the connection and its base URL; json: the whole decision; env: unset/export lines for eval; key: the key alone (an empty line for a local connection).", show_default=False)] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Also print the key (text: its own line; json: selected.api_key).")] = False,
     probe: Annotated[bool, typer.Option("--probe", help="Also ask each candidate's endpoint; skip it with probe_failed if it fails.")] = False,
     timeout: TimeoutOpt = 10.0,
@@ -29,11 +29,15 @@ def resolve(
     Skipped candidates are reported with their reason (legacy, disabled, family_mismatch,
     no_key, key_missing, keyring_unavailable, expired, probe_failed).
 
+    With --format env, exit 5 prints nothing on stdout, but `eval "$(…)"` cannot see that exit
+    code: assign first (out=$(…) && eval "$out"), or run the program with `provctl exec`.
+
     \b
     Examples:
       provctl resolve gpt-4o
       provctl resolve gpt-4o --json
-      eval "$(provctl resolve gpt-4o --format env)"
+      out=$(provctl resolve gpt-4o --format env) && eval "$out"
+      provctl resolve claude --format key
       provctl resolve --probe --timeout 5
     """
     from ..output import resolve as view

@@ -40,10 +40,24 @@ TREE = {
             'options': [
                 (('--agent',), 'agent', False, 'The agent asking (context only: echoed in the JSON; the priority list is the us…'),
                 (('--json',), None, False, 'Same as --format json.'),
-                (('--format',), ('choice', 'text', 'json', 'env'), False, 'text (default): the connection and its base URL; json: the whole decision; env:…'),
+                (('--format',), ('choice', 'text', 'json', 'env', 'key'), False, 'text (default): the connection and its base URL; json: the whole decision; env:…'),
                 (('--reveal',), None, False, 'Also print the key (text: its own line; json: selected.api_key).'),
                 (('--probe',), None, False, "Also ask each candidate's endpoint; skip it with probe_failed if it fails."),
                 (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                (('--help', '-h'), None, False, 'Show this message and exit.'),
+            ],
+            'args': [
+                ('model', 1, 'model'),
+            ],
+        },
+        'exec': {
+            'help': "Run CMD with the key of MODEL's first usable connection in its environment.",
+            'options': [
+                (('--agent',), 'agent', False, 'The agent asking (context only, as for resolve).'),
+                (('--probe',), None, False, "Also ask each candidate's endpoint; skip it with probe_failed if it fails."),
+                (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                (('--mask', '--no-mask'), None, False, "--mask: pass CMD's stdout and stderr through provctl with the key replaced by <…"),
+                (('--quiet',), None, False, 'No skip lines on stderr when a connection is selected.'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
             ],
             'args': [
@@ -124,6 +138,7 @@ TREE = {
                     'help': 'Show one connection and the models it is attached to.',
                     'options': [
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
+                        (('--reveal',), None, False, 'Also print the key (text: the last line, alone; json: api_key).'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),
                     ],
                     'args': [

@@ -1,5 +1,5 @@
 """THE walk of a model's priority list (SPEC §5, §6 resolve), and its result types. Stdlib
-only: `resolve` (both the fast path and the Typer command) and, later, `exec` use it.
+only: `resolve` and `exec` (both the fast path and the Typer commands) use it.
 
 Rules:
 

@@ -6,7 +6,8 @@ Used by ``connect --verify``, ``providers refresh`` and ``resolve --probe``.
 Rules, in one place:
 
 * URL = effective base URL + the family's ``models_path``; the key goes only into the
-  header the family expects (``adapters.AUTH_HEADERS``), never into a URL.
+  header(s) its (family, auth type) row names (SPEC §4 HTTP auth, ``adapters.AUTH_HEADERS``),
+  never into a URL.
 * Timeouts: connect ``connect_timeout`` (3 s), read ``timeout`` (10 s).
 * One retry after ``backoff`` seconds on connection errors, timeouts, 429 and 5xx.
   401/403 -> ``unauthorized`` (no retry); other statuses -> ``error`` with the status.
@@ -31,7 +32,7 @@ import httpx
 
 from .. import __version__
 from ..errors import UsageError
-from ..domain.families import effective_base_url, family
+from ..domain.families import check_auth, effective_base_url, family
 from .adapters import SHAPES, ShapeError, auth_headers
 
 __all__ = [
@@ -163,6 +164,12 @@ def list_models_many(
     return results  # type: ignore[return-value]  # every slot is filled
 
 
+def family_auth(fam, auth_type: str) -> str:
+    """The HTTP auth of a (family, auth type) row; an auth type the family does not take is a
+    UsageError (exit 2), raised before any request."""
+    return fam.handoff(check_auth(fam, auth_type)).http_auth
+
+
 def _new_client(max_connections: int) -> httpx.Client:
     return httpx.Client(
         follow_redirects=False,
@@ -185,8 +192,7 @@ class _Failure(Exception):
 class _Call:
     url: str
     shape: str
-    auth_style: str
-    auth_type: str
+    http_auth: str  # SPEC §4: how this (family, auth type) sends its key
     key: str | None = field(repr=False)
     timeout: float
     connect_timeout: float
@@ -196,8 +202,9 @@ class _Call:
     def build(cls, req: Request, timeout: float, connect_timeout: float,
               backoff: float) -> "_Call":
         fam = family(req.provider)
-        return cls(models_url(req.provider, req.base_url), fam.shape, fam.auth_style,
-                   req.auth_type, req.key, timeout, connect_timeout, backoff)
+        http_auth = family_auth(fam, req.auth_type)
+        return cls(models_url(req.provider, req.base_url), fam.shape, http_auth, req.key, timeout,
+                   connect_timeout, backoff)
 
     # -- the whole exchange ------------------------------------------------------------
 
@@ -223,7 +230,7 @@ class _Call:
             return failure.result
 
     def _headers(self) -> dict[str, str]:
-        headers = auth_headers(self.auth_style, self.auth_type, self.key)
+        headers = auth_headers(self.http_auth, self.key)
         if headers and not _HEADER_TOKEN.fullmatch(self.key or ""):
             raise _Failure(self._result(
                 ERROR, None, "the key contains characters that cannot be sent in an HTTP header"))

@@ -1,8 +1,9 @@
 """Per-family adapters for the models endpoint (SPEC §4, §7). Pure: no I/O, no httpx.
 
-A family row in ``domain.families.FAMILIES`` names an ``auth_style`` and a response
-``shape``; this module maps each to a tiny function. Adding a family whose style and
-shape already exist needs no code here; a new shape is one ``Shape`` entry.
+Each (family, auth type) row of ``domain.families.FAMILIES`` names an ``http_auth`` (SPEC §4,
+"What a program is handed", the HTTP auth column) and each family a response ``shape``; this
+module maps each to a tiny function. Adding a family whose auth and shape already exist needs
+no code here; a new shape is one ``Shape`` entry.
 """
 
 from __future__ import annotations
@@ -10,23 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..domain.families import LOCAL
+from ..domain.families import ANTHROPIC_OAUTH, BEARER, GOOGLE, NO_AUTH, X_API_KEY
 
 ANTHROPIC_VERSION = "2023-06-01"
+ANTHROPIC_OAUTH_BETA = "oauth-2025-04-20"
 
-# auth_style -> headers carrying the key. The key travels in these headers only.
+# http_auth -> headers carrying the key. The key travels in these headers only.
 AUTH_HEADERS: dict[str, Callable[[str], dict[str, str]]] = {
-    "bearer": lambda key: {"Authorization": f"Bearer {key}"},
-    "anthropic": lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
-    "google": lambda key: {"x-goog-api-key": key},
+    BEARER: lambda key: {"Authorization": f"Bearer {key}"},
+    X_API_KEY: lambda key: {"x-api-key": key, "anthropic-version": ANTHROPIC_VERSION},
+    ANTHROPIC_OAUTH: lambda key: {"Authorization": f"Bearer {key}",
+                                  "anthropic-version": ANTHROPIC_VERSION,
+                                  "anthropic-beta": ANTHROPIC_OAUTH_BETA},
+    GOOGLE: lambda key: {"x-goog-api-key": key},
+    NO_AUTH: lambda key: {},
 }
 
 
-def auth_headers(auth_style: str, auth_type: str, key: str | None) -> dict[str, str]:
-    """Headers for one request: none for ``local`` connections or when there is no key."""
-    if auth_type == LOCAL or not key:
+def auth_headers(http_auth: str, key: str | None) -> dict[str, str]:
+    """Headers for one request: none for ``none`` (local connections) or when there is no key."""
+    if not key:
         return {}
-    return AUTH_HEADERS[auth_style](key)
+    return AUTH_HEADERS[http_auth](key)
 
 
 class ShapeError(ValueError):

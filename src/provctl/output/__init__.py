@@ -54,6 +54,12 @@ def listing(items: Sequence[Any], json_: bool, columns: Sequence[str], cells, *,
         table(columns, [cells(item) for item in items], empty=empty)
 
 
+def line(text: str) -> None:
+    """One line of data on stdout, as is (a revealed key: never through Rich)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def note(message: str) -> None:
     """A message for people: stderr, so stdout stays data."""
     print(message, file=sys.stderr)

@@ -1,7 +1,8 @@
-"""Rendering a resolution (SPEC §6 resolve): text, JSON or ``export`` lines for ``eval``.
+"""Rendering a resolution (SPEC §6 resolve, §9 exec): text, JSON, ``unset``/``export`` lines
+for ``eval``, the key alone, and what ``exec`` says before it starts CMD.
 
-Stdlib only: the resolve fast path (``entry.py``) and the Typer command both call
-:func:`render`, so they print exactly the same thing.
+Stdlib only: the fast path (``entry.py``) and the Typer commands both call :func:`render` /
+:func:`render_exec`, so they print exactly the same thing.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from ..domain.families import FAMILIES
+from ..domain.handoff import variables
 from ..domain.resolution import MODEL_DISABLED, NO_CONNECTIONS, SKIPPED, Resolution
 from . import choose_format, emit_json, error
 
-FORMATS = ("text", "json", "env")
+FORMATS = ("text", "json", "env", "key")
 
 
 def resolve_format(fmt: str | None, json_: bool) -> str:
@@ -26,23 +27,11 @@ def shell_quote(value: str) -> str:
 
 
 def env_lines(res: Resolution) -> list[str]:
-    """``export NAME='value'`` lines: PROVCTL_* and the family's conventional variables."""
-    sel = res.selected
-    assert sel is not None
-    key = sel.api_key or ""  # empty for a local connection
-    pairs = [
-        ("PROVCTL_PROVIDER", res.provider),
-        ("PROVCTL_MODEL", res.upstream_model),
-        ("PROVCTL_BASE_URL", sel.base_url),
-        ("PROVCTL_CONNECTION", sel.ref),
-        ("PROVCTL_API_KEY", key),
-    ]
-    fam = FAMILIES[res.provider]
-    if fam.env_key_var:
-        pairs.append((fam.env_key_var, key))
-    if fam.env_base_url_var:
-        pairs.append((fam.env_base_url_var, sel.base_url))
-    return [f"export {name}={shell_quote(value)}" for name, value in pairs]
+    """For ``eval``: an ``unset NAME`` line for each variable that would shadow the selection,
+    then ``export NAME='value'`` lines (SPEC §4 "What a program is handed")."""
+    handed = variables(res)
+    return ([f"unset {name}" for name in handed.unset]
+            + [f"export {name}={shell_quote(value)}" for name, value in handed.exports])
 
 
 def skip_lines(res: Resolution) -> list[str]:
@@ -85,6 +74,8 @@ def render(res: Resolution, fmt: str, *, reveal: bool, out: Callable[[str], None
             if fmt == "env":
                 for line in env_lines(res):
                     out(line)
+            elif fmt == "key":  # the secret alone (an empty line for a local connection)
+                out(res.selected.api_key or "")
             else:
                 out(res.selected.ref)
                 out(res.selected.base_url)
@@ -93,3 +84,22 @@ def render(res: Resolution, fmt: str, *, reveal: bool, out: Callable[[str], None
     if res.selected is None:
         error(*failure(res))
     return res.exit_code
+
+
+def render_exec(res: Resolution, *, quiet: bool, err: Callable[[str], None] = _stderr) -> int:
+    """What ``exec`` prints before CMD starts (stderr only: stdout is CMD's): the skip lines
+    unless ``quiet``; when nothing is usable, every reason and the Error:/Hint: pair, quiet or
+    not. Returns the exit code (0: go on and start CMD, 5: do not)."""
+    if res.selected is None or not quiet:
+        for line in skip_lines(res):
+            err(line)
+    if res.selected is None:
+        error(*failure(res))
+    return res.exit_code
+
+
+def printable(text: str) -> str:
+    """``text`` with control and escape characters shown escaped (``\\x1b``), never sent to the
+    terminal (SPEC §2)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)

@@ -5,6 +5,7 @@ database write removes (or restores) the keyring entry, so nothing is half-writt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 
 from ..context import AppContext
 from ..db import read
@@ -13,7 +14,7 @@ from ..domain.credentials import (
     NO_KEY, Credentials, Validated, check_key, check_key_env, decide, fingerprint, key_hint,
     key_source_order, lookup_key, needs_key, validate,
 )
-from ..domain.families import SUBSCRIPTION, family
+from ..domain.families import SUBSCRIPTION, base_url_warning, family
 from ..domain.rows import ConnectionRow, new_id
 from ..domain.timeutil import parse_user_time
 from ..errors import Conflict, UsageError
@@ -29,6 +30,7 @@ class ConnectResult:
     action: str  # created | unchanged | enabled | replaced | relabelled
     connection: ConnectionView
     previous_label: str | None = None
+    warnings: tuple[str, ...] = ()  # for people (stderr), not part of the JSON
 
     def to_dict(self) -> dict:
         return {"action": self.action, **self.connection.to_dict()}
@@ -78,10 +80,9 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
     """Create (or idempotently confirm) a user-level connection (SPEC §6 connect).
 
     ``verify(provider, base_url, auth_type, key)`` is called before anything is written when
-    given; it raises to refuse.
+    given; it raises to refuse. A base URL of a suspicious shape (anthropic ending in /v1) is
+    accepted with a warning in the result.
     """
-    from ..db import write
-
     clean_label = labels.clean(label)
     agent = labels.clean(agent, "agent name") if agent is not None else None  # `--agent ""` is an error
     v = validate(provider, auth, base_url, creds, require_credential=True)
@@ -89,6 +90,15 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
     if verify is not None:
         verify(v.provider, v.base_url, v.auth_type, v.key)
+    shape = base_url_warning(v.provider, v.base_url)
+    result = _connect(ctx, v, clean_label, agent, replace)
+    return replace_fields(result, warnings=(shape,)) if shape else result
+
+
+def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
+             replace: bool) -> ConnectResult:
+    from ..db import write
+
     now = ctx.stamp()
     with ctx.uow() as uow:
         uid = write.ensure_user(uow, ctx.user, ctx.user_key, now)
@@ -151,24 +161,24 @@ def list_connections(ctx: AppContext, *, provider: str | None = None, status: st
             and (status is None or v.status == status)]
 
 
-def credential_source(ctx: AppContext, row: ConnectionRow) -> str:
-    """Where a key would come from now: reads the keyring once (SPEC §6 providers show)."""
-    # show still works without a keyring: an unavailable one just yields no source
-    return lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid)).source
-
-
-def show(ctx: AppContext, ref: str) -> ConnectionDetail:
+def show(ctx: AppContext, ref: str, *, reveal: bool = False) -> ConnectionDetail:
+    """One connection (SPEC §6 providers show). The keyring is read once, through THE key walk,
+    for ``credential_source`` (where a key would come from now) and, with ``reveal``, the key
+    itself. show still answers without a keyring: an unavailable one just yields no source."""
     with ctx.reading() as execute:
         row = refs.pick(read.user_connections(execute, ctx.user_key), ref)
         attachments = read.attachments_of_connection(execute, row.id)
+    found = lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid))
     return ConnectionDetail(
         connection=ConnectionView.of(row, now=ctx.now(), environ=ctx.environ),
         key_env=row.key_env,
         key_source=row.key_source,
-        credential_source=credential_source(ctx, row),
+        credential_source=found.source,
         expires_at=row.expires_at,
         connected_via=row.connected_via,
         attachments=attachments,
+        api_key=found.key if reveal else None,
+        revealed=reveal,
     )
 
 

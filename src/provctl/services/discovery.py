@@ -29,6 +29,7 @@ from ..context import AppContext
 from ..db import read
 from ..domain import refs as refmod
 from ..domain.credentials import lookup_key, needs_key
+from ..domain.families import shape_hint
 from ..domain.rows import ConnectionRow, full_ref
 from ..errors import SecretStoreError, Unavailable, UsageError
 from .views import JsonFields
@@ -132,13 +133,26 @@ def verifier_for(timeout: float) -> Callable[[str, str | None, str, str | None],
         outcome = endpoints.list_models(provider, base_url, auth_type, key, timeout=timeout)
         if outcome.ok:
             return
-        raise _verify_failure(provider, url, outcome)
+        raise _verify_failure(provider, base_url, url, outcome)
 
     return verify
 
 
-def _verify_failure(provider: str, url: str, outcome: "EndpointResult") -> Unavailable:
+def failure_detail(provider: str, base_url: str | None, outcome: "EndpointResult") -> str:
+    """A failed result's detail; a 404 adds the family's base-URL shape (SPEC §4: a base URL
+    with or without /v1 is the usual cause, not something to "try again later")."""
     detail = outcome.detail or outcome.result
+    if outcome.status == 404:
+        return f"{detail}; {shape_hint(provider, base_url)}"
+    return detail
+
+
+def _verify_failure(provider: str, base_url: str | None, url: str,
+                    outcome: "EndpointResult") -> Unavailable:
+    detail = outcome.detail or outcome.result
+    if outcome.status == 404:
+        return Unavailable(f"{url} answered {detail}: no models endpoint there; nothing was saved",
+                           hint=shape_hint(provider, base_url))
     if outcome.result == "unauthorized":
         return Unavailable(
             f"{provider} rejected the credential ({detail} from {url}); nothing was saved",
@@ -178,7 +192,8 @@ def probe(row: ConnectionRow, key: str | None, timeout: float) -> "EndpointResul
         return endpoints.EndpointResult(endpoints.ERROR, None, f"error: {exc.message}")
     if outcome.ok:
         return outcome
-    return replace(outcome, detail=f"{outcome.result}: {outcome.detail or outcome.result}")
+    detail = failure_detail(row.provider, row.base_url, outcome)
+    return replace(outcome, detail=f"{outcome.result}: {detail}")
 
 
 # ---------------------------------------------------------------- providers refresh
@@ -272,7 +287,8 @@ def refresh(
             model_ids[row.id] = outcome.model_ids
             finish(index, line(row, OK, len(outcome.model_ids), None))
         else:
-            finish(index, line(row, outcome.result, None, outcome.detail))
+            finish(index, line(row, outcome.result, None,
+                               failure_detail(row.provider, row.base_url, outcome)))
 
     extra = {} if backoff is None else {"backoff": backoff}
     endpoints.list_models_many(requests, timeout=timeout, max_workers=max_workers,

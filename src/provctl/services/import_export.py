@@ -26,6 +26,7 @@ from ..context import AppContext
 from ..db import read
 from ..domain import Progress, labels
 from ..domain.credentials import decide, fingerprint, key_hint
+from ..domain.families import base_url_warning
 from ..domain.rows import ConnectionRow, new_id
 from ..errors import Conflict, UsageError
 from ..inventory import Entry, ModelEntry, problems_error, read_text
@@ -363,6 +364,8 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
     else:
         entries, notes = parse_env(text, clean_agent)
         models = []
+    notes += [f"{e.source}: {warning}" for e in entries
+              if (warning := base_url_warning(e.v.provider, e.v.base_url))]
 
     if dry_run:
         with ctx.reading() as execute:

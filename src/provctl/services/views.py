@@ -80,9 +80,11 @@ class ConnectionDetail:
     expires_at: str | None
     connected_via: str | None
     attachments: list[tuple[str, int]] = field(default_factory=list)
+    api_key: str | None = field(default=None, repr=False)  # only with --reveal
+    revealed: bool = False
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             **self.connection.to_dict(),
             "key_env": self.key_env,
             "key_source": self.key_source,
@@ -91,3 +93,6 @@ class ConnectionDetail:
             "connected_via": self.connected_via,
             "attachments": [{"model": m, "priority": p} for m, p in self.attachments],
         }
+        if self.revealed:
+            data["api_key"] = self.api_key
+        return data
