@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .errors import SecretStoreError
-from .db.lockfile import LockTimeout, locked
+from ..errors import SecretStoreError
+from ..db.lockfile import LockTimeout, locked
 
 SERVICE = "provctl"
 DEADLINE_S = 5.0
