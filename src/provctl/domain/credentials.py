@@ -7,8 +7,6 @@ connection's key sources (used by resolve, refresh and show), and connect's deci
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from typing import Callable, Mapping, NamedTuple
@@ -43,6 +41,9 @@ def key_hint(key: str) -> str:
 
 
 def fingerprint(salt: str, key: str) -> str:
+    import hashlib  # here, not at the top: resolve never fingerprints (_hashlib: ~2 ms to load)
+    import hmac
+
     return hmac.new(bytes.fromhex(salt), key.encode(), hashlib.sha256).hexdigest()
 
 

@@ -3,13 +3,14 @@ and the one spelling of a connection reference, ``PROVIDER/AUTH_TYPE/LABEL`` (SP
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
 
 
 def new_id() -> str:
     """A fresh row id (UUID4): connections, models, agents, users, lift runs."""
+    import uuid  # here, not at the top: reads never make ids (uuid + platform: ~2 ms to load)
+
     return str(uuid.uuid4())
 
 
