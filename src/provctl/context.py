@@ -46,7 +46,7 @@ class AppContext:
             else:
                 from .keystore import KeyringStore
 
-                self._keystore = KeyringStore(dbfile.lock_path(self.db_path, "keyring"))
+                self._keystore = KeyringStore(dbfile.lock_path(self.db_path, "keyring"), direct=True)
         return self._keystore
 
     def reader(self) -> sqlite3.Connection:
