@@ -10,7 +10,11 @@ gives its own answer or usage error. Both paths build the context the same way, 
 ``output.errors.handle``. So for every
 invocation served here, stdout, stderr and the exit code are those of the Typer app
 (a test runs a matrix of invocations through both). Imports here: the standard library
-and provctl's stdlib-only modules; ``keyring`` only when the selected key is in it.
+and provctl's stdlib-only modules; for a key in the keyring, jeepney (the Secret Service
+read straight over D-Bus) or ``keyring`` itself (``keystore``).
+
+``[--db PATH] [--user NAME] providers show REF --json`` is served the same way
+(``connections.show`` and ``output.emit_json``, as the Typer command calls them).
 """
 
 from __future__ import annotations
@@ -93,6 +97,47 @@ def serve_resolve(opts: dict) -> int:
         return handle(exc)
 
 
+def parse_show(args: list[str]) -> dict | None:
+    """``[--db PATH] [--user NAME] providers show REF --json`` (REF and ``--json`` in either
+    order): the options of a ``providers show`` the fast path serves, else None. The text
+    form renders a Rich table, so it stays with Typer."""
+    opts: dict = {}
+    i = 0
+    while i < len(args) and args[i] != "providers":
+        nxt = _take(args, i, _GLOBAL_VALUE, opts)
+        if nxt is None:
+            return None
+        i = nxt
+    rest = args[i + 2:]
+    if args[i:i + 2] != ["providers", "show"] or len(rest) != 2 or "--json" not in rest:
+        return None
+    ref = rest[1] if rest[0] == "--json" else rest[0]
+    if ref.startswith("-"):
+        return None
+    opts["ref"] = ref
+    return opts
+
+
+def serve_show(opts: dict) -> int:
+    """Run ``providers show REF --json`` without Typer; returns the exit code."""
+    from .output.errors import debug, handle
+
+    try:
+        from .context import from_options
+        from .output import emit_json
+        from .services import connections
+
+        ctx = from_options(opts.get("--db"), opts.get("--user"))  # as the Typer root callback does
+        emit_json(connections.show(ctx, opts["ref"]))
+        return 0
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        if debug():
+            raise
+        return handle(exc)
+
+
 def _exit_now(code: int) -> None:
     """Flush and end the process without the interpreter's teardown.
 
@@ -118,8 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"provctl {__version__}")
         return
     opts = parse_fast(args)
-    if opts is not None:
-        code = serve_resolve(opts)
+    show = parse_show(args) if opts is None else None
+    if opts is not None or show is not None:
+        code = serve_resolve(opts) if opts is not None else serve_show(show)
         if argv is None:  # the process itself (console script, python -m provctl)
             _exit_now(code)
         sys.stdout.flush()
