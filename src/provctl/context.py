@@ -74,6 +74,14 @@ class AppContext:
             self._engine = make_engine(self.db_path)
         return UnitOfWork(self._engine)
 
+    def driver_uow(self):
+        """A unit of work on a stdlib connection, for set-based writers (``db.bulk``): no
+        SQLAlchemy or SQLModel import."""
+        self.ensure_schema()
+        from .db.uow import DriverUnitOfWork
+
+        return DriverUnitOfWork(self.db_path)
+
     def now(self) -> datetime:
         return self.clock()
 

@@ -350,12 +350,12 @@ def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry]
 
 
 def _write(ctx: AppContext, uow, plan: _Plan) -> list[str]:
-    """Every row, set-based (one executemany per table, the big ones on the driver connection:
-    ``db.bulk``); returns the names of the agents created."""
-    from ..db import bulk, write
+    """Every row, set-based: one executemany per table on the driver connection
+    (``db.bulk``); returns the names of the agents created."""
+    from ..db import bulk
 
     now = ctx.stamp()
-    uid = plan.uid or write.ensure_user(uow, ctx.user, ctx.user_key, now)
+    uid = plan.uid or bulk.ensure_user(uow, ctx.user, ctx.user_key, now)
     agent_ids = dict(plan.agent_ids)
     new_agents = []
     for akey, name in plan.agents_new.items():
@@ -386,8 +386,8 @@ def _write(ctx: AppContext, uow, plan: _Plan) -> list[str]:
                        "provider": m.provider, "upstream_model": None if m.upstream == m.name else m.upstream,
                        "enabled": m.enabled, "is_default": m.default, "created_at": now})
         lists[mid] = ids
-    write.insert_models(uow, models)
-    write.rewrite_priorities(uow, lists)
+    bulk.insert_models(uow, models)
+    bulk.insert_priority_lists(uow, lists)
     return list(plan.agents_new.values())
 
 
@@ -420,7 +420,7 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
 
     if any(e.v.key is not None for e in entries):
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
-    with ctx.uow() as uow:
+    with ctx.driver_uow() as uow:  # every write is set-based SQL: no SQLAlchemy to import
         plan = _plan(ctx, uow.execute, entries, models)
         keyed = {cid: e.v.key for e, cid, _fp in plan.creates if e.v.key is not None}
         with keys_written(ctx, keyed, progress=progress):
