@@ -24,8 +24,8 @@ def _insert(uow, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         return
     columns = _columns(uow, table)
     if set(rows[0]) != set(columns):
-        raise ValueError(f"{table} rows must name every column: missing "
-                         f"{sorted(set(columns) - set(rows[0]))}, unknown {sorted(set(rows[0]) - set(columns))}")
+        missing, unknown = sorted(set(columns) - set(rows[0])), sorted(set(rows[0]) - set(columns))
+        raise ValueError(f"{table} rows must name every column: missing {missing}, unknown {unknown}")
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     uow.driver().executemany(sql, ([row[c] for c in columns] for row in rows))
 
@@ -72,5 +72,7 @@ def insert_priority_lists(uow, lists: Mapping[str, Sequence[str]]) -> None:
     """The priority lists of models created in this transaction: ``lists[model_id]`` is its
     connection ids, first = priority 1 (dense, as ``db.write.rewrite_priorities`` writes
     them; a new model has no list to delete first)."""
-    _insert(uow, "attachments", [{"model_id": mid, "connection_id": cid, "priority": n}
-                                 for mid, ids in lists.items() for n, cid in enumerate(ids, start=1)])
+    _insert(uow, "attachments", [
+        {"model_id": mid, "connection_id": cid, "priority": n}
+        for mid, ids in lists.items() for n, cid in enumerate(ids, start=1)
+    ])

@@ -100,7 +100,7 @@ def _properties(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
         found[name] = value
     for name, value in found.items():
         if name == "scheme" and value != "default":
-            return None, f"KEYRING_PROPERTY_SCHEME={value!r} (only the default scheme is read directly)"
+            return None, f"KEYRING_PROPERTY_SCHEME={value!r} (only the default scheme is read here)"
         if name not in ("scheme", "appid", "preferred_collection"):
             return None, f"KEYRING_PROPERTY_{name.upper()} is set"
     collection = found.get("preferred_collection", DEFAULT_COLLECTION)
@@ -192,7 +192,7 @@ def scan(path: Iterable[str]) -> tuple[dict[str, tuple[int, ...] | None], list[s
                 line = line.strip()
                 if line.startswith("[") and line.endswith("]"):
                     section = line[1:-1].strip()
-                elif section == "keyring.backends" and "=" in line and not line.startswith(("#", ";")):
+                elif section == "keyring.backends" and "=" in line and line[0] not in "#;":
                     value = line.split("=", 1)[1]
                     plugins.append(value.split(":")[0].split("[")[0].strip())
     return versions, plugins, doubt
@@ -233,7 +233,8 @@ def decide(
         if version is None:
             return _no(f"{dist} is not installed (or its version is unknown)")
         if not accepts(version):
-            return _no(f"{dist} {'.'.join(map(str, version))} is not a version provctl reads like keyring")
+            shown = ".".join(map(str, version))
+            return _no(f"{dist} {shown} is not a version provctl reads like keyring")
     if named:
         return Choice(collection, f"{source} names {SECRET_SERVICE_BACKEND}")
 
@@ -254,4 +255,4 @@ def decide(
         "XDG_CURRENT_DESKTOP", ""
     ).split(":"):
         return _no("a KDE desktop: KWallet would outrank the Secret Service")
-    return Choice(collection, "keyring's discovery picks the Secret Service (no backend outranks it)")
+    return Choice(collection, "keyring's discovery picks the Secret Service (nothing outranks it)")

@@ -88,11 +88,13 @@ def _plain_table(columns: Sequence[str], rows: list[list[str]]) -> None:
     from rich.cells import cell_len
 
     header = list(columns)
-    widths = [max(cell_len(h), max((cell_len(r[i]) for r in rows), default=0)) for i, h in enumerate(header)]
+    widths = [max(cell_len(h), max((cell_len(r[i]) for r in rows), default=0))
+              for i, h in enumerate(header)]
     out = sys.stdout
     batch: list[str] = []
     for row in (header, *rows):
-        batch.append("  ".join(cell + " " * (width - cell_len(cell)) for cell, width in zip(row, widths)))
+        batch.append("  ".join(cell + " " * (width - cell_len(cell))
+                               for cell, width in zip(row, widths)))
         if len(batch) == 5000:
             out.write("\n".join(batch) + "\n")
             batch = []

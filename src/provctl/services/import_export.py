@@ -165,7 +165,8 @@ class _UserLevel:
         self._rows[row.id] = row
         self._by_label.setdefault((row.provider, row.auth_type, row.label_key), row)
         if row.key_fingerprint is not None:
-            self._by_key.setdefault((row.provider, row.auth_type, row.key_fingerprint), []).append(row)
+            key = (row.provider, row.auth_type, row.key_fingerprint)
+            self._by_key.setdefault(key, []).append(row)
 
     def drop(self, row: ConnectionRow) -> None:
         del self._rows[row.id], self._order[row.id]
@@ -179,7 +180,8 @@ class _UserLevel:
         """The rows of (provider, auth type) with this key fingerprint, in order."""
         return self._by_key.get((provider, auth_type, fp), []) if fp is not None else []
 
-    def peers(self, provider: str, auth_type: str, label_key: str, fp: str | None) -> list[ConnectionRow]:
+    def peers(self, provider: str, auth_type: str, label_key: str,
+              fp: str | None) -> list[ConnectionRow]:
         """What `decide` looks at among the rows of (provider, auth type): the row with the
         label and the first row with the key, in order."""
         found = {r.id: r for r in (self._by_label.get((provider, auth_type, label_key)),
