@@ -46,7 +46,7 @@ class AppContext:
             else:
                 from .keystore import KeyringStore
 
-                self._keystore = KeyringStore(dbfile.lock_path(self.db_path, "keyring"))
+                self._keystore = KeyringStore(dbfile.lock_path(self.db_path, "keyring"), direct=True)
         return self._keystore
 
     def reader(self) -> sqlite3.Connection:
@@ -73,6 +73,14 @@ class AppContext:
 
             self._engine = make_engine(self.db_path)
         return UnitOfWork(self._engine)
+
+    def driver_uow(self):
+        """A unit of work on a stdlib connection, for set-based writers (``db.bulk``): no
+        SQLAlchemy or SQLModel import."""
+        self.ensure_schema()
+        from .db.uow import DriverUnitOfWork
+
+        return DriverUnitOfWork(self.db_path)
 
     def now(self) -> datetime:
         return self.clock()

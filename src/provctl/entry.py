@@ -12,7 +12,11 @@ way and call the same code (``services.resolution.resolve`` + ``output.resolve.r
 resolve, ``runner.run_exec`` for exec); errors go through ``output.errors.handle``. So for
 every invocation served here, stdout, stderr and the exit code are those of the Typer app (a
 test runs a matrix of invocations through both). Imports here: the standard library and
-provctl's stdlib-only modules; ``keyring`` only when the selected key is in it.
+provctl's stdlib-only modules; for a key in the keyring, jeepney (the Secret Service
+read straight over D-Bus) or ``keyring`` itself (``keystore``).
+
+``[--db PATH] [--user NAME] providers show REF --json`` is served the same way
+(``connections.show`` and ``output.emit_json``, as the Typer command calls them).
 """
 
 from __future__ import annotations
@@ -87,33 +91,73 @@ def parse_fast(args: list[str]) -> dict | None:
     return opts
 
 
-def serve_fast(opts: dict) -> int:
-    """Run ``resolve`` or ``exec`` without Typer; returns the exit code."""
-    from .output.errors import debug, handle
+def _served(run):
+    """``serve(opts)``: ``run(ctx, opts)`` with the context the Typer root callback would
+    build, errors turned into Error:/Hint: and an exit code as the Typer app turns them."""
 
-    try:
-        from .context import from_options
+    def serve(opts: dict) -> int:
+        from .output.errors import debug, handle
 
-        ctx = from_options(opts.get("--db"), opts.get("--user"))  # as the Typer root callback does
-        if opts["command"] == "exec":
-            from .runner import run_exec
+        try:
+            from .context import from_options
 
-            mask = opts.get("--mask")
-            return run_exec(ctx, opts["model"], opts["cmd"], agent=opts.get("--agent"),
-                            mask=None if mask is None else mask == "--mask",
-                            quiet="--quiet" in opts)
-        from .output import resolve as view
-        from .services import resolution
-
-        form = view.resolve_format(opts.get("--format"), "--json" in opts)
-        res = resolution.resolve(ctx, opts["model"], agent=opts.get("--agent"))
-        return view.render(res, form, reveal="--reveal" in opts)
-    except KeyboardInterrupt:
-        raise
-    except Exception as exc:
-        if debug():
+            return run(from_options(opts.get("--db"), opts.get("--user")), opts)
+        except KeyboardInterrupt:
             raise
-        return handle(exc)
+        except Exception as exc:
+            if debug():
+                raise
+            return handle(exc)
+
+    return serve
+
+
+@_served
+def serve_fast(ctx, opts: dict) -> int:
+    """Run ``resolve`` or ``exec`` without Typer; returns the exit code."""
+    if opts["command"] == "exec":
+        from .runner import run_exec
+
+        mask = opts.get("--mask")
+        return run_exec(ctx, opts["model"], opts["cmd"], agent=opts.get("--agent"),
+                        mask=None if mask is None else mask == "--mask", quiet="--quiet" in opts)
+    from .output import resolve as view
+    from .services import resolution
+
+    form = view.resolve_format(opts.get("--format"), "--json" in opts)
+    res = resolution.resolve(ctx, opts["model"], agent=opts.get("--agent"))
+    return view.render(res, form, reveal="--reveal" in opts)
+
+
+def parse_show(args: list[str]) -> dict | None:
+    """``[--db PATH] [--user NAME] providers show REF --json`` (REF and ``--json`` in either
+    order): the options of a ``providers show`` the fast path serves, else None. The text
+    form renders a Rich table, so it stays with Typer."""
+    opts: dict = {}
+    i = 0
+    while i < len(args) and args[i] != "providers":
+        nxt = _take(args, i, _GLOBAL_VALUE, opts)
+        if nxt is None:
+            return None
+        i = nxt
+    rest = args[i + 2:]
+    if args[i:i + 2] != ["providers", "show"] or len(rest) != 2 or "--json" not in rest:
+        return None
+    ref = rest[1] if rest[0] == "--json" else rest[0]
+    if ref.startswith("-"):
+        return None
+    opts["ref"] = ref
+    return opts
+
+
+@_served
+def serve_show(ctx, opts: dict) -> int:
+    """Run ``providers show REF --json`` without Typer; returns the exit code."""
+    from .output import emit_json
+    from .services import connections
+
+    emit_json(connections.show(ctx, opts["ref"]))
+    return 0
 
 
 def _exit_now(code: int) -> None:
@@ -148,8 +192,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.flush()
             return
     opts = parse_fast(args)
-    if opts is not None:
-        code = serve_fast(opts)
+    show = parse_show(args) if opts is None else None
+    if opts is not None or show is not None:
+        code = serve_fast(opts) if opts is not None else serve_show(show)
         if argv is None:  # the process itself (console script, python -m provctl)
             _exit_now(code)
         sys.stdout.flush()

@@ -1,4 +1,5 @@
-"""The resolve/exec fast path (``entry.py``) against the Typer app, in subprocesses.
+"""The resolve/exec fast path (``entry.py``) against the Typer app, in subprocesses (``providers
+show REF --json`` is served there too, and is in the same matrix).
 
 1. Which invocations the fast path serves (everything else goes to Typer unchanged).
 2. A matrix of resolve and exec invocations run through both paths — ``provctl.entry.main`` and
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from provctl.entry import parse_fast
+from provctl.entry import parse_fast, parse_show
 
 HEAVY = ("typer", "click", "sqlalchemy", "sqlmodel", "alembic", "rich", "httpx")
 WORK_KEY = "sk-work-" + "w" * 24 + "1111"
@@ -78,6 +79,28 @@ def test_parse_fast_collects_the_exec_options_and_cmd_untouched():
     assert parse_fast(["exec", "--no-mask", "m", "--agent=bot", "--", "sh", "-c", "--", "--quiet"]) == {
         "command": "exec", "--mask": "--no-mask", "model": "m", "--agent": "bot",
         "cmd": ["sh", "-c", "--", "--quiet"]}
+
+
+@pytest.mark.parametrize("argv, ref", [
+    (["providers", "show", "Work", "--json"], "Work"),
+    (["providers", "show", "--json", "openai/Work"], "openai/Work"),
+    (["--db", "/x.db", "--user=bob", "providers", "show", "Work", "--json"], "Work"),
+])
+def test_fast_path_serves_providers_show_json(argv, ref):
+    assert parse_fast(argv) is None
+    assert parse_show(argv)["ref"] == ref
+
+
+@pytest.mark.parametrize("argv", [
+    ["providers", "show", "Work"],  # text: a Rich table, Typer's
+    ["providers", "show", "Work", "--json", "--json"], ["providers", "show", "--json"],
+    ["providers", "show", "a", "b", "--json"], ["providers", "show", "-x", "--json"],
+    ["providers", "show", "--", "--json"], ["providers", "show", "Work", "--help"],
+    ["providers", "list", "--json"], ["providers"], ["show", "Work", "--json"],
+    ["--verbose", "providers", "show", "Work", "--json"], ["providers", "--db", "x", "show", "W", "--json"],
+])
+def test_every_other_providers_invocation_goes_to_typer(argv):
+    assert parse_show(argv) is None
 
 
 def test_parse_fast_collects_the_options():
@@ -286,6 +309,19 @@ CASES = [
     Case(("resolve", "kr", "--format=key"), 0, keyring=True),
     Case(("resolve", "gateway", "--format", "key"), 0),
     Case(("resolve", "dead", "--format", "key"), 5),
+    # providers show REF --json: served by the fast path too
+    Case(("providers", "show", "Work", "--json"), 0, keyring=True),
+    Case(("providers", "show", "--json", "openai/CI"), 0, CI),
+    Case(("providers", "show", "Both", "--json"), 0, keyring=True),
+    Case(("providers", "show", "Gone", "--json"), 0, keyring=True),
+    Case(("providers", "show", "Laptop", "--json"), 0),
+    Case(("providers", "show", "Work", "--json"), 0, (("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring"),),
+         keyring=True),
+    Case(("providers", "show", "nope", "--json"), 3),
+    Case(("providers", "show", "", "--json"), 3),
+    Case(("--user", "bob", "providers", "show", "Work", "--json"), 3),
+    Case(("--user=", "providers", "show", "Work", "--json"), 2),
+    Case(("--db", "{root}/corrupt.db", "providers", "show", "Work", "--json"), 1),
 ]
 
 # exec: CMD prints what it was handed (a secret shows as <masked> unless --no-mask)

@@ -107,3 +107,28 @@ def test_help_has_examples(cli):
     for command in ("import", "export"):
         result = cli(command, "--help")
         assert result.exit_code == 0 and f"provctl {command}" in result.stdout
+
+
+def test_an_import_of_env_keys_imports_no_sqlalchemy(tmp_path):
+    """Import's writes are set-based SQL on a stdlib connection (``db.bulk``): SQLAlchemy and
+    SQLModel (~0.4 s of a big import) are not even imported."""
+    import os
+    import subprocess
+    import sys
+
+    inv = tmp_path / "inv.json"
+    inv.write_text(json.dumps({
+        "connections": [{"agent": None, "provider": "openai", "label": "CI", "key_env": "CI_KEY"},
+                        {"agent": "bot", "provider": "openai", "label": "Default", "key_env": "BOT_KEY"}],
+        "models": [{"name": "gpt", "provider": "openai", "connections": ["openai/api_key/CI"], "default": True}],
+    }))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVCTL_")}
+    env.update(PROVCTL_DB=str(tmp_path / "p.db"), PROVCTL_USER="alice")
+    code = ("import sys\nfrom provctl.cli import main\nsys.argv = ['provctl', 'import', sys.argv[1], '--json']\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel'}), file=sys.stderr)")
+    subprocess.run([sys.executable, "-m", "provctl", "db", "upgrade"], env=env, capture_output=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", code, str(inv)], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stderr.strip() == "[]", proc.stderr
+    summary = json.loads(proc.stdout)["summary"]
+    assert (summary["connections_created"], summary["models_created"], summary["agents_created"]) == (2, 1, 1)

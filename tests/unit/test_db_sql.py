@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
+from provctl.db import bulk as db_bulk
 from provctl.db import lift as db_lift
 from provctl.db import read, write
 from provctl.db.models import metadata
@@ -28,7 +29,7 @@ from provctl.domain.rows import ConnectionRow, ModelRow
 from tests.support.fakeprovider import models_reply
 
 KEY = "sk-proj-SQL-SCENARIO-0123456789abcdef"
-MODULES = {"read": read, "write": write, "lift": db_lift}
+MODULES = {"read": read, "write": write, "lift": db_lift, "bulk": db_bulk}
 _CONNECT = sqlite3.connect  # the real one: the recorder below replaces it during a scenario
 
 

@@ -104,6 +104,37 @@ def test_a_unit_of_work_without_commit_rolls_back(app_ctx, db_path):
     conn.close()
 
 
+def test_the_driver_unit_of_work_is_set_up_as_the_engine_and_locks_up_front(app_ctx, db_path):
+    """``DriverUnitOfWork`` (import's: stdlib sqlite3, no SQLAlchemy) keeps the contract."""
+    other = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        with app_ctx.driver_uow() as uow:
+            assert uow.execute("PRAGMA foreign_keys") == [(1,)]
+            assert uow.execute("PRAGMA busy_timeout") == [(int(dbfile.BUSY_TIMEOUT_S * 1000),)]
+            assert uow.execute("PRAGMA journal_mode") == [("wal",)]
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+                uow.driver().execute("INSERT INTO agents (id, user_id, name, name_key, created_at) "
+                                     "VALUES ('a', 'no-such-user', 'x', 'x', 'T')")
+        other.execute("BEGIN IMMEDIATE")  # free again once the unit of work ends
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_the_driver_unit_of_work_rolls_back_unless_committed(app_ctx, db_path):
+    insert = "INSERT INTO users (id, name, name_key, created_at) VALUES (?, ?, ?, 'T')"
+    with app_ctx.driver_uow() as uow:
+        uow.driver().execute(insert, ("u1", "x", "x"))
+    with app_ctx.driver_uow() as uow:
+        uow.driver().execute(insert, ("u2", "y", "y"))
+        uow.commit()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT id FROM users").fetchall() == [("u2",)]
+    conn.close()
+
+
 @pytest.mark.parametrize(
     "content",
     [b"this is not a database at all, just some bytes" * 100, b"SQLite format 3\x00" + b"\xff" * 4000],

@@ -12,17 +12,11 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from .file import BUSY_TIMEOUT_S
+from .file import BUSY_TIMEOUT_S, configure_writer
 
 
 def configure_dbapi(dbapi_conn) -> None:
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA synchronous = NORMAL")
-    cur.close()
+    configure_writer(dbapi_conn)  # the same setup as the stdlib writer's (file.connect_writer)
 
 
 def make_engine(path: Path) -> Engine:

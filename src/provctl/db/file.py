@@ -145,3 +145,27 @@ def peek(path: Path, *, timeout: float = 0.05) -> sqlite3.Connection | None:
     conn = sqlite3.connect(uri, uri=True, timeout=timeout)
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     return conn
+
+
+def configure_writer(conn) -> None:
+    """The setup of every connection that writes (the SQLAlchemy engine's and
+    :func:`connect_writer`'s): no implicit transactions (the caller issues ``BEGIN IMMEDIATE``),
+    the busy timeout, WAL, foreign keys."""
+    conn.isolation_level = None
+    cur = conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def connect_writer(path: Path) -> sqlite3.Connection:
+    """A stdlib connection for a write transaction without SQLAlchemy (``uow.DriverUnitOfWork``)."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    try:
+        configure_writer(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -1,6 +1,7 @@
-"""Every write except the lift's bulk statements (``db/lift.py``): SQLAlchemy Core statements on
-the SQLModel tables, executed through the unit of work's session, inside its one ``BEGIN
-IMMEDIATE`` transaction. Services pass plain values; nothing here commits.
+"""Every write except the bulk statements of the lift (``db/lift.py``) and of import
+(``db/bulk.py``): SQLAlchemy Core statements on the SQLModel tables, executed through the unit
+of work's session, inside its one ``BEGIN IMMEDIATE`` transaction. Services pass plain values;
+nothing here commits.
 
 Statements are built from the table objects, so a renamed column fails at import, not at
 run time; executemany (a list of dicts) makes bulk inserts one statement each.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import delete, insert, update
 
 from ..domain.rows import new_id
 from . import read
@@ -76,17 +77,6 @@ def insert_connections(uow, rows: Sequence[Mapping[str, Any]]) -> None:
 def update_connection(uow, connection_id: str, **values: Any) -> None:
     """Set ``values`` (column=value) on one connection."""
     _run(uow, update(_connections).where(_connections.c.id == connection_id).values(**values))
-
-
-def update_connections(uow, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One UPDATE per dict, executemany: each dict has ``row_id`` and the columns to set
-    (every dict the same columns)."""
-    if not rows:
-        return
-    columns = [c for c in rows[0] if c != "row_id"]
-    statement = (update(_connections).where(_connections.c.id == bindparam("row_id"))
-                 .values({c: bindparam(c) for c in columns}))
-    _run(uow, statement, rows)
 
 
 def forget_keys(uow, connection_ids: Iterable[str]) -> None:

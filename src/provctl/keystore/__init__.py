@@ -6,6 +6,11 @@ shared for reads (file backends rewrite one file in place and lose concurrent up
 
 ``keyring`` is imported only when a secret is actually touched. When ``PYTHON_KEYRING_BACKEND``
 names a backend it is loaded directly, without keyring's entry-point scan.
+
+Reads on the hot path: when the backend in effect is keyring's SecretService one
+(``backend_choice``), ``KeyringStore(direct=True).get`` reads the item straight over D-Bus
+(``secret_service``: jeepney, no keyring import) and hands over to keyring whenever that
+reader is not sure of keyring's answer. Writes and deletes always go through keyring.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .errors import SecretStoreError
-from .db.lockfile import LockTimeout, locked
+from ..errors import SecretStoreError
+from ..db.lockfile import LockTimeout, locked
 
 SERVICE = "provctl"
 DEADLINE_S = 5.0
@@ -185,32 +190,80 @@ def _with_deadline(fn: Callable[[], Any], what: str, deadline: float) -> Any:
     return box.get("value")
 
 
+_UNSURE = object()  # the direct reader's "ask keyring"
+
+
+def _read_direct(collection: str, connection_id: str, timeout: float) -> Any:
+    """The secret read straight from the Secret Service, None, or ``_UNSURE``."""
+    try:
+        from . import secret_service
+    except ImportError:  # jeepney missing: keyring answers
+        return _UNSURE
+    try:
+        return secret_service.read_secret(
+            collection, {"service": SERVICE, "username": connection_id}, timeout=timeout
+        )
+    except secret_service.Unsure:
+        return _UNSURE
+
+
 class KeyringStore:
-    def __init__(self, lock_file: Path, deadline: float = DEADLINE_S):
+    """The keyring, under the deadline and the lock file.
+
+    With ``direct=True`` (what the composition root builds), ``get`` reads the Secret Service
+    straight over D-Bus when keyring's backend in effect is its SecretService one
+    (``backend_choice.decide``), and hands over to keyring whenever that reader is not sure
+    of keyring's answer. Writes and deletes always go through keyring.
+    """
+
+    def __init__(self, lock_file: Path, deadline: float = DEADLINE_S, *, direct: bool = False):
         self.lock_file = lock_file
         self.deadline = deadline
+        self.direct = direct
         self._backend = None
+        self._direct_collection: str | None = None
+        self._decided = not direct
 
     def _backend_now(self):
         if self._backend is None:
             self._backend = _with_deadline(select_backend, "open the keyring", self.deadline)
         return self._backend
 
-    def _call(self, what: str, exclusive: bool, op: Callable[[Any], Any]) -> Any:
-        backend = self._backend_now()
+    def _locked(self, what: str, exclusive: bool, fn: Callable[[], Any]) -> Any:
         try:
             with locked(self.lock_file, exclusive=exclusive, deadline=self.deadline):
-                return _with_deadline(lambda: op(backend), what, self.deadline)
+                return _with_deadline(fn, what, self.deadline)
         except LockTimeout:
             raise SecretStoreError(
                 f"the keyring lock {self.lock_file} was held for more than {self.deadline:g} s",
                 hint="another provctl process is using the keyring; try again",
             ) from None
 
+    def _call(self, what: str, exclusive: bool, op: Callable[[Any], Any]) -> Any:
+        backend = self._backend_now()
+        return self._locked(what, exclusive, lambda: op(backend))
+
+    def direct_collection(self) -> str | None:
+        """The Secret Service collection ``get`` reads directly, or None (keyring reads)."""
+        if not self._decided:
+            from .backend_choice import decide
+
+            self._direct_collection = decide().collection
+            self._decided = True
+        return self._direct_collection
+
     def check(self) -> str:
         return _name(self._backend_now())
 
     def get(self, connection_id: str) -> str | None:
+        collection = self.direct_collection()
+        if collection is not None:
+            # the reader's own waits outlast the deadline: the deadline is what a caller sees
+            value = self._locked("read a secret", False,
+                                 lambda: _read_direct(collection, connection_id, self.deadline + 1))
+            if value is not _UNSURE:
+                return value
+            self._direct_collection = None  # keyring answers, for the rest of this process
         return self._call("read a secret", False, lambda b: b.get_password(SERVICE, connection_id))
 
     def set(self, connection_id: str, secret: str) -> None:
