@@ -1,0 +1,112 @@
+"""Damaged vs unreachable (issue 10, findings 9 and 19): a database SQLite calls malformed or
+not a database gets the backup advice, and `doctor` still reports on it; a full disk, a path
+that is a directory, a read-only file or a permission problem get their own message and hint,
+never "restore it from a backup" (which would throw good data away). The permission and
+file-size cases need a real process: tests/e2e/test_database_faults_e2e.py."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+
+import pytest
+
+from provctl.db import engine as engine_module
+from provctl.db import file as dbfile
+from tests.support.checks import assert_error, sql
+
+BACKUP_ADVICE = "bak-"
+
+
+def _damage(db_path, offset: int, data: bytes | None = None) -> bytes:
+    """Overwrite bytes of the (checkpointed) database file with ``data``, or flip one bit;
+    returns its new content."""
+    sql(db_path, "PRAGMA wal_checkpoint(TRUNCATE)")
+    content = bytearray(db_path.read_bytes())
+    data = data if data is not None else bytes([content[offset] ^ 0x01])
+    content[offset:offset + len(data)] = data
+    db_path.write_bytes(bytes(content))
+    return bytes(content)
+
+
+def _populate(cli, n=40):
+    for i in range(n):
+        assert cli("connect", "ollama", "--label", f"L{i}").exit_code == 0
+
+
+def _check(report, name):
+    return next(c for c in report["checks"] if c["check"] == name)
+
+
+# ---------------------------------------------------------------- finding 19: not damage
+
+
+def test_a_database_path_that_is_a_directory_says_so(cli, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for args in (["connect", "ollama"], ["providers", "list"], ["resolve", "m"]):
+        assert_error(cli("--db", str(folder), *args), 1, f"the database {folder} is a directory, not a file",
+                     f"point --db / PROVCTL_DB at a file, such as {folder / 'provctl.db'}")
+
+
+def test_a_full_disk_says_so_and_leaves_the_database_as_it_was(cli, db_path, monkeypatch, tmp_path):
+    real = engine_module.configure_dbapi
+
+    def no_room(dbapi_conn):  # SQLite's own SQLITE_FULL, as on a disk with no space left
+        real(dbapi_conn)
+        pages = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    _populate(cli, 1)
+    monkeypatch.setattr(engine_module, "configure_dbapi", no_room)
+    inventory = tmp_path / "many.json"
+    inventory.write_text(json.dumps({"connections": [
+        {"agent": None, "provider": "ollama", "auth_type": "local", "label": f"Box {i} " + "x" * 40}
+        for i in range(600)]}))
+    result = cli("import", str(inventory))
+    assert_error(result, 1, f"the disk holding the database {db_path} is full",
+                 "free some space and try again (the unfinished change was rolled back)")
+    assert sql(db_path, "SELECT count(*) FROM connections") == [(1,)]
+
+
+@pytest.mark.parametrize("errorname, message, advice", [
+    ("SQLITE_CORRUPT", "cannot read the database {p}: database disk image is malformed", True),
+    ("SQLITE_NOTADB", "cannot read the database {p}: file is not a database", True),
+    ("SQLITE_FULL", "the disk holding the database {p} is full", False),
+    ("SQLITE_READONLY", "the database {p} is read-only: SQLite cannot write the file or create its "
+                        "-wal/-shm files beside it", False),
+    ("SQLITE_READONLY_DIRECTORY", "the database {p} is read-only: SQLite cannot write the file or create "
+                                  "its -wal/-shm files beside it", False),
+    ("SQLITE_BUSY", "the database {p} is locked by another process", False),
+    ("SQLITE_IOERR_WRITE", "an I/O error on the database {p} (SQLITE_IOERR_WRITE)", False),
+])
+def test_only_damage_gets_the_backup_advice(tmp_path, errorname, message, advice):
+    path = tmp_path / "provctl.db"
+    texts = {"SQLITE_CORRUPT": "database disk image is malformed", "SQLITE_NOTADB": "file is not a database"}
+    exc = sqlite3.OperationalError(texts.get(errorname, "some failure"))
+    exc.sqlite_errorname = errorname
+    error = dbfile.database_error(path, exc)
+    assert error.exit_code == 1
+    assert error.message == message.format(p=path)
+    assert (BACKUP_ADVICE in error.hint) is advice
+
+
+@pytest.mark.parametrize("code, hint", [
+    (errno.ENOSPC, "free some space and try again"),
+    (errno.EFBIG, "raise the file-size limit (ulimit -f unlimited) and try again"),
+    (errno.EROFS, "the file system is read-only: point --db / PROVCTL_DB at a writable place"),
+    (errno.EACCES, "check the path and its permissions"),
+])
+def test_an_os_error_creating_the_database_gets_the_hint_of_its_kind(cli, tmp_path, monkeypatch, code, hint):
+    from provctl.db import paths
+
+    target = tmp_path / "new" / "provctl.db"
+
+    def refuse(path):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(dbfile, "ensure_private_file", refuse)
+    monkeypatch.setattr(paths, "ensure_private_file", refuse)
+    assert_error(cli("--db", str(target), "connect", "ollama"), 1, f"{os.strerror(code)}: {target}", hint)
