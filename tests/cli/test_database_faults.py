@@ -40,6 +40,59 @@ def _check(report, name):
     return next(c for c in report["checks"] if c["check"] == name)
 
 
+# ---------------------------------------------------------------- finding 9: doctor on a damaged file
+
+
+def test_doctor_json_reports_a_corrupted_page_with_the_failed_integrity_check(cli, db_path):
+    _populate(cli)
+    page = sql(db_path, "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_connections_1'")[0][0]
+    offset = (page - 1) * 4096 + 4000  # a bit of one key in that index page: an entry no row matches
+    damaged = _damage(db_path, offset)
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)  # the report is printed
+    assert report["healthy"] is False
+    integrity = _check(report, "integrity")
+    assert integrity["ok"] is False
+    assert integrity["detail"].startswith("PRAGMA integrity_check found ")
+    assert any(item.endswith("missing from index sqlite_autoindex_connections_1") for item in integrity["items"])
+    assert BACKUP_ADVICE in integrity["hint"]
+    assert _check(report, "schema")["ok"] is True
+    assert db_path.read_bytes() == damaged  # doctor writes nothing
+
+
+def test_doctor_reports_a_page_too_damaged_to_check_and_every_check_it_could_not_run(cli, db_path):
+    _populate(cli)
+    page = sql(db_path, "SELECT rootpage FROM sqlite_master WHERE name = 'connections'")[0][0]
+    _damage(db_path, (page - 1) * 4096, b"\xff" * 200)
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert _check(report, "integrity") == {
+        "check": "integrity", "ok": False,
+        "detail": f"PRAGMA integrity_check could not run: cannot read the database {db_path}: "
+                  "database disk image is malformed",
+        "items": [], "hint": dbfile.DAMAGED_HINT}
+    for name in ("secrets", "keyring journal", "legacy", "models"):
+        assert _check(report, name)["ok"] is False
+        assert _check(report, name)["detail"].startswith("not checked: ")
+    text = cli("doctor")
+    assert text.exit_code == 1
+    assert text.stderr.count(f"Hint: {dbfile.DAMAGED_HINT}") == 1  # once, not once per check
+    # every other command says the file is damaged, with the backup advice
+    assert_error(cli("providers", "list"), 1,
+                 f"cannot read the database {db_path}: database disk image is malformed", dbfile.DAMAGED_HINT)
+
+
+def test_doctor_json_on_a_file_that_is_not_a_database_still_prints_its_report(cli, db_path):
+    db_path.write_bytes(b"not a database at all" * 300)
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert _check(report, "schema")["detail"] == f"cannot read the database {db_path}: file is not a database"
+    assert _check(report, "integrity")["ok"] is False
+
+
 # ---------------------------------------------------------------- finding 19: not damage
 
 

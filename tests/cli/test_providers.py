@@ -278,7 +278,7 @@ def test_remove_deletes_the_row_and_the_keyring_entry(cli, keystore):
 def test_remove_json(cli):
     cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     assert cli.json("providers", "remove", cid, "--json") == {
-        "removed": item(cid), "detached_from": [], "models_without_connections": []}
+        "removed": item(cid), "detached_from": [], "models_without_connections": [], "keyring_leftovers": []}
 
 
 def test_remove_is_refused_while_attached(cli, keystore, db_path):
@@ -311,7 +311,8 @@ def test_remove_force_json(cli, db_path):
     cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_model(db_path, "solo", [cid])
     assert cli.json("providers", "remove", "Work", "--force", "--json") == {
-        "removed": item(cid, attached_models=1), "detached_from": ["solo"], "models_without_connections": ["solo"]}
+        "removed": item(cid, attached_models=1), "detached_from": ["solo"], "models_without_connections": ["solo"],
+        "keyring_leftovers": []}
 
 
 def test_remove_without_a_keyring_is_exit_6_and_keeps_the_row(cli, app_ctx, keystore):

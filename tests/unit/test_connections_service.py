@@ -887,7 +887,8 @@ def test_remove_deletes_the_row_then_the_keyring_entry(app_ctx, keystore, db_pat
     keystore.delete = delete
     result = connections.remove(app_ctx, "Work")
     assert result.to_dict() == {
-        "removed": result.connection.to_dict(), "detached_from": [], "models_without_connections": []}
+        "removed": result.connection.to_dict(), "detached_from": [], "models_without_connections": [],
+        "keyring_leftovers": []}
     assert result.connection.id == cid
     assert order == [("keyring", [other])]  # the row was already gone
     assert keystore.secrets == {other: KEY_B}

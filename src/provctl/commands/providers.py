@@ -155,12 +155,15 @@ def providers_remove(
     result = connections.remove(ctx.obj, ref, force=force)
     if json_:
         output.emit_json(result)
-        return
-    if result.detached_from:
-        output.note("Detached from: " + ", ".join(result.detached_from) + ".")
-    for name in result.left_without_connections:
-        output.warn(f"model {name} has no connection left; resolve {name} will exit 5.")
-    output.note(f"Removed {result.connection.ref}.")
+    else:
+        if result.detached_from:
+            output.note("Detached from: " + ", ".join(result.detached_from) + ".")
+        for name in result.left_without_connections:
+            output.warn(f"model {name} has no connection left; resolve {name} will exit 5.")
+        output.note(f"Removed {result.connection.ref}.")
+    if result.leftovers:
+        output.leftovers(result.leftovers)
+        raise typer.Exit(6)
 
 
 # ---------------------------------------------------------------- model discovery (SPEC §7)

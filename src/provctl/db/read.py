@@ -234,3 +234,11 @@ def lift_undo_key_ids(execute: Execute) -> list[str]:
     sql = ("SELECT r.connection_id FROM lift_run_rows r JOIN lift_runs l ON l.id = r.run_id "
            "WHERE r.action = 'merge' AND l.undone_at IS NULL")
     return [cid for (cid,) in execute(sql, ())]
+
+
+def keyring_journal(execute: Execute) -> list[tuple[str, str, str, str]]:
+    """(connection id, operation, connection reference, started at) of every keyring write or
+    delete still under way (interrupted or failed), oldest first."""
+    sql = ("SELECT connection_id, operation, connection_ref, started_at FROM keyring_journal "
+           "ORDER BY started_at, connection_id")
+    return [tuple(t) for t in execute(sql, ())]

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy.dialects.sqlite import insert as upsert
 
 from ..domain.rows import new_id
 from . import read
-from .models import Agent, Attachment, Connection, DiscoveredModel, ModelConfig, User
+from .models import Agent, Attachment, Connection, DiscoveredModel, KeyringJournalEntry, ModelConfig, User
 
 _users = User.__table__
 _agents = Agent.__table__
@@ -22,6 +23,7 @@ _connections = Connection.__table__
 _models = ModelConfig.__table__
 _attachments = Attachment.__table__
 _discovered = DiscoveredModel.__table__
+_journal = KeyringJournalEntry.__table__
 
 
 def _run(uow, statement, rows: Sequence[Mapping[str, Any]] | None = None) -> int:
@@ -154,3 +156,28 @@ def replace_discovered(uow, model_ids: Mapping[str, Sequence[str]], stamp: str) 
         _run(uow, insert(_discovered), [{"connection_id": cid, "model_id": model, "discovered_at": stamp}
                                          for model in model_ids[cid]])
     return present
+
+
+# ---------------------------------------------------------------- keyring journal
+
+
+def journal(uow, operation: str, refs: Mapping[str, str], now: str) -> None:
+    """Record keyring ``operation`` (``set`` or ``delete``) as under way for each connection id
+    in ``refs`` (id → its reference then). One entry per connection: a newer operation
+    replaces an older unfinished one (the newer intent is what a fix must complete)."""
+    statement = upsert(_journal)
+    statement = statement.on_conflict_do_update(
+        index_elements=[_journal.c.connection_id],
+        set_={"operation": statement.excluded.operation,
+              "connection_ref": statement.excluded.connection_ref,
+              "started_at": statement.excluded.started_at},
+    )
+    _run(uow, statement, [{"connection_id": cid, "operation": operation, "connection_ref": ref,
+                           "started_at": now} for cid, ref in refs.items()])
+
+
+def unjournal(uow, connection_ids: Iterable[str]) -> None:
+    """The keyring and the database agree again for these connections: forget their entries."""
+    ids = list(connection_ids)
+    for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+        _run(uow, delete(_journal).where(_journal.c.connection_id.in_(ids[start:start + 500])))
