@@ -713,7 +713,7 @@ def test_show_returns_every_field_and_reads_the_keyring_once(app_ctx, keystore, 
     assert detail.to_dict() == {
         "id": cid, "provider": "openai", "auth_type": "api_key", "label": "Work", "status": "active",
         "key_hint": "sk-p…aaaa", "base_url": "https://proxy.example.com/v1", "models": 0,
-        "attached_models": 2, "agent": None, "created_at": STAMP,
+        "attached_models": 2, "agent": None, "created_at": STAMP, "status_detail": None,
         "key_env": "OPENAI_API_KEY", "key_source": "keyring,env", "credential_source": "keyring",
         "expires_at": None, "connected_via": "bot",
         "attachments": [{"model": "Fast", "priority": 2}, {"model": "gpt-4o", "priority": 1}],

@@ -64,7 +64,9 @@ def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> N
     v = detail.connection
     fields = [
         ("id", v.id), ("provider", v.provider), ("auth type", v.auth_type), ("label", v.label),
-        ("status", v.status), ("key", v.key_hint or "—"), ("key variable", detail.key_env or "—"),
+        ("status", v.status + (f" ({detail.status_detail})" if detail.status_detail else "")),
+        ("key", v.key_hint or (f"${detail.key_env}" if detail.key_env else "—")),
+        ("key variable", detail.key_env or "—"),
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
         ("base URL", v.base_url or "(family default)"), ("expires", detail.expires_at or "—"),
         ("agent", v.agent or "— (user-level)"), ("connected via", detail.connected_via or "—"),

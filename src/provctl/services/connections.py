@@ -6,7 +6,7 @@ interruption leaves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..context import AppContext
 from ..db import read
@@ -16,6 +16,7 @@ from ..domain.credentials import (
     key_source_order, lookup_key, needs_key, validate,
 )
 from ..domain.families import SUBSCRIPTION, family
+from ..domain.resolution import skip_detail
 from ..domain.rows import ConnectionRow, full_ref, new_id
 from ..domain.timeutil import parse_user_time
 from ..errors import Conflict, UsageError
@@ -177,24 +178,32 @@ def list_connections(ctx: AppContext, *, provider: str | None = None, status: st
             and (status is None or v.status == status)]
 
 
-def credential_source(ctx: AppContext, row: ConnectionRow) -> str:
-    """Where a key would come from now: reads the keyring once (SPEC §6 providers show)."""
-    # show still works without a keyring: an unavailable one just yields no source
-    return lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid)).source
-
-
 def show(ctx: AppContext, ref: str) -> ConnectionDetail:
+    """One connection. Its status is the full answer (SPEC §6 providers show): the usable
+    predicate on its stored state, then THE key walk, which reads the keyring once — so a key
+    gone from the keyring is `key_missing` and an unreadable keyring `keyring_unavailable`,
+    exactly as `resolve` would find them."""
     with ctx.reading() as execute:
         row = refs.pick(read.user_connections(execute, ctx.user_key), ref)
         attachments = read.attachments_of_connection(execute, row.id)
+    lookup = lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid))
+    view = ConnectionView.of(row, now=ctx.now(), environ=ctx.environ)
+    stored = usability.usability(row, now=ctx.now(), environ=ctx.environ)
+    if stored is not None:
+        status, detail = stored, skip_detail(stored, row)
+    elif lookup.reason is not None:
+        status, detail = lookup.reason, lookup.detail
+    else:
+        status, detail = usability.ACTIVE, None
     return ConnectionDetail(
-        connection=ConnectionView.of(row, now=ctx.now(), environ=ctx.environ),
+        connection=replace(view, status=status),
         key_env=row.key_env,
         key_source=row.key_source,
-        credential_source=credential_source(ctx, row),
+        credential_source=lookup.source,
         expires_at=row.expires_at,
         connected_via=row.connected_via,
         attachments=attachments,
+        status_detail=detail,
     )
 
 
