@@ -95,12 +95,20 @@ def test_a_keyring_entry_kept_for_a_lifts_undo_is_never_deleted(app_ctx, keystor
     assert keystore.secrets == {GHOST: KEY_A} and entries(db_path) == []
 
 
-def test_an_unreachable_keyring_leaves_the_entry_for_next_time(app_ctx, keystore, db_path):
+def test_an_unreachable_keyring_leaves_the_entries_for_next_time(app_ctx, keystore, db_path):
+    other = GHOST.replace("abcd", "abce")
     journal(app_ctx, "delete", GHOST)
+    journal(app_ctx, "set", other, ref="openai/api_key/New")
     keystore.fail = True
+    calls = []
+    real_guard = keystore._guard
+    keystore._guard = lambda: (calls.append(1), real_guard())
     done, failed = keys.settle(app_ctx)
-    assert done == [] and failed == [f"openai/api_key/Work [{GHOST[:8]}]: no usable keyring backend (test double)"]
-    assert entries(db_path) == [(GHOST, "delete")]
+    assert done == [] and failed == [
+        f"openai/api_key/Work [{GHOST[:8]}]: no usable keyring backend (test double)",
+        f"openai/api_key/New [{other[:8]}]: no usable keyring backend (test double)"]
+    assert len(calls) == 1  # asked once: a keyring past its deadline would cost 5 s per entry
+    assert sorted(entries(db_path)) == sorted([(GHOST, "delete"), (other, "set")])
 
 
 def test_a_newer_operation_replaces_an_unfinished_one(app_ctx, db_path):

@@ -243,14 +243,19 @@ def _fix(ctx: AppContext, by_name: dict[str, Check]) -> tuple[list[str], list[st
     if not secrets.ok and not secrets.detail.startswith("the keyring could not be read"):
         from ..db import write
 
-        with ctx.uow() as uow:
-            # the keys read as missing again, inside the write transaction
-            uid = read.user_id(uow.execute, ctx.user_key)
-            rows = read.connections(uow.execute, uid) if uid else []
-            store = ctx.keystore()
-            gone = [r.id for r in rows if r.key_stored and not (store.get(r.id) or "").strip()]
-            write.forget_keys(uow, gone)
-            uow.commit()
+        gone: list[str] = []
+        try:
+            with ctx.uow() as uow:
+                # the keys read as missing again, inside the write transaction
+                uid = read.user_id(uow.execute, ctx.user_key)
+                rows = read.connections(uow.execute, uid) if uid else []
+                store = ctx.keystore()
+                gone = [r.id for r in rows if r.key_stored and not (store.get(r.id) or "").strip()]
+                write.forget_keys(uow, gone)
+                uow.commit()
+        except SecretStoreError as exc:
+            not_fixed.append(f"missing keys: {exc.message}")
+            gone = []
         if gone:
             fixed.append(f"forgot the missing keys of {len(gone)} connection(s); give them a key with "
                          "`provctl providers set-key`")

@@ -249,8 +249,12 @@ def settle(ctx) -> tuple[list[str], list[str]]:
         kept_for_undo = set(read.lift_undo_key_ids(uow.execute))
         salt = read.salt(uow.execute)
         settled: list[str] = []
+        unavailable: str | None = None  # after one keyring failure, the rest wait for next time
         for entry in entries:
             cid, row, name = entry.connection_id, entry.row, _named(entry.ref, entry.connection_id)
+            if unavailable is not None:
+                failed.append(f"{name}: {unavailable}")
+                continue
             try:
                 store = ctx.keystore()
                 if row is not None and entry.operation == SET and KEYRING in key_sources(row):
@@ -275,9 +279,11 @@ def settle(ctx) -> tuple[list[str], list[str]]:
                                 + (" (the interrupted write was undone)" if entry.operation == SET else ""))
                 settled.append(cid)
             except SecretStoreError as exc:
-                failed.append(f"{name}: {exc.message}")
-            except OSError as exc:
-                failed.append(f"{name}: {exc.strerror or type(exc).__name__}")
+                unavailable = exc.message
+                failed.append(f"{name}: {unavailable}")
+            except OSError as exc:  # the keyring lock file beside the database
+                unavailable = exc.strerror or type(exc).__name__
+                failed.append(f"{name}: {unavailable}")
         write.unjournal(uow, settled)
         uow.commit()
     return done, failed
