@@ -15,7 +15,6 @@ import json
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from provctl.domain.credentials import fingerprint
+from tests.support.crash import kill_after
 
 pytestmark = pytest.mark.e2e
 
@@ -176,16 +176,6 @@ def seen_by_doctor(report: dict, rows: dict) -> set[str]:
     return named | {cid[:8] for cid, (label, _stored, _fp) in rows.items() if label in labels}
 
 
-def _kill_after(proc: subprocess.Popen, delay: float) -> bool:
-    deadline = time.monotonic() + delay
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.002)
-    if proc.poll() is not None:
-        return False
-    proc.send_signal(signal.SIGKILL)
-    return True
-
-
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_sigkill_with_a_slow_keyring_leaves_nothing_doctor_cannot_see(tmp_path, provctl_bin, e2e_env, operation):
     world = World(tmp_path, provctl_bin, e2e_env)
@@ -206,7 +196,7 @@ def test_sigkill_with_a_slow_keyring_leaves_nothing_doctor_cannot_see(tmp_path, 
     for trial in range(TRIALS):
         world.reset()
         proc = world.start(args, key)
-        killed = _kill_after(proc, rng.uniform(0.0, full_run * 1.05))
+        killed = kill_after(proc, rng.uniform(0.0, full_run * 1.05))
         outcomes["finished"] += not killed
         proc.wait(timeout=30)
 
