@@ -60,6 +60,8 @@ class AppContext:
         conn = self.reader()
         try:
             yield conn.execute
+        except sqlite3.DatabaseError as exc:  # damage found by a read, a lock, an I/O error
+            raise dbfile.database_error(self.db_path, exc) from exc
         finally:
             conn.close()
 

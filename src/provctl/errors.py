@@ -47,6 +47,16 @@ class DatabaseError(ProvctlError):
     exit_code = 1
 
 
+def add_warning(exc: BaseException, message: str) -> None:
+    """Attach something the user must know to an error on its way out (a secret left in the
+    keyring while undoing): printed as ``Warning:`` before the ``Error:`` line."""
+    warnings = getattr(exc, "provctl_warnings", None)
+    if warnings is None:
+        warnings = []
+        exc.provctl_warnings = warnings  # type: ignore[attr-defined]
+    warnings.append(message)
+
+
 EXIT_CODES = (
     (0, "success"),
     (1, "unexpected failure (a bug, a corrupt database, I/O error)"),

@@ -313,7 +313,7 @@ def test_a_database_failure_after_the_keyring_write_removes_the_entry(cli, keyst
     assert result.exit_code == 1
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("Error: database error: ") and "boom" in lines[0]
+    assert lines[0] == f"Error: database error on the database {db_path}: boom"
     assert lines[1].startswith("Hint: ")
     assert len(lines) == 2
     assert KEY_A not in result.stderr

@@ -17,7 +17,7 @@ def test_doctor_is_healthy_on_a_fresh_database(cli):
     report = __import__("json").loads(result.stdout)
     assert report["healthy"] is True
     assert [c["check"] for c in report["checks"]] == [
-        "schema", "integrity", "keyring", "secrets", "lift undo keys", "legacy", "models"]
+        "schema", "integrity", "keyring", "secrets", "keyring journal", "lift undo keys", "legacy", "models"]
 
 
 def test_doctor_reports_a_key_deleted_behind_its_back_and_fix_forgets_it(cli, keystore):
@@ -29,7 +29,8 @@ def test_doctor_reports_a_key_deleted_behind_its_back_and_fix_forgets_it(cli, ke
     assert _check(report, "secrets") == {
         "check": "secrets", "ok": False,
         "detail": "1 connection(s) whose key is missing from the keyring",
-        "items": ["openai/api_key/Work"]}
+        "items": ["openai/api_key/Work"],
+        "hint": "`provctl doctor --fix` forgets them; then give each a key with `provctl providers set-key`"}
     fixed = cli("doctor", "--fix", "--json")
     assert fixed.exit_code == 0, fixed.stdout
     assert cli.json("providers", "list", "--json")[0]["status"] == "no_key"

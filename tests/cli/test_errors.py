@@ -25,8 +25,8 @@ def test_a_corrupt_database_file_is_exit_1_without_a_traceback(cli, db_path, arg
     db_path.write_bytes(GARBAGE)
     result = cli(*args)
     assert_error(result, 1, f"cannot read the database {db_path}: file is not a database",
-                 "the file is not a provctl database or is damaged; restore it from a provctl.db.bak-* "
-                 "copy beside it, or point --db / PROVCTL_DB elsewhere")
+                 "the file is damaged or is not a provctl database (`provctl doctor` reports on it); "
+                 "restore it from a provctl.db.bak-* copy beside it, or point --db / PROVCTL_DB elsewhere")
     assert db_path.read_bytes() == GARBAGE  # never "repaired" by overwriting
 
 
@@ -63,7 +63,8 @@ def test_a_locked_database_is_exit_1_with_a_hint(cli, db_path, monkeypatch):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert_error(result, 1, "the database is locked by another process", "try again when it has finished")
+    assert_error(result, 1, f"the database {db_path} is locked by another process",
+                 "wait for the other provctl process to finish and try again")
 
 
 @pytest.mark.parametrize(

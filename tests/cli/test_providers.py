@@ -16,7 +16,7 @@ KEY_C = "sk-ant-CCCCCCCCCCCCCCCCCCCCCcccc"
 STAMP = "2026-11-21T12:00:00.000000Z"
 LIST_KEYS = ["id", "provider", "auth_type", "label", "status", "key_hint", "base_url", "models",
              "attached_models", "agent", "created_at"]
-SHOW_KEYS = LIST_KEYS + ["key_env", "key_source", "credential_source", "expires_at", "connected_via", "attachments"]
+SHOW_KEYS = LIST_KEYS + ["status_detail", "key_env", "key_source", "credential_source", "expires_at", "connected_via", "attachments"]
 LEGACY = "99999999-0000-4000-8000-000000000001"
 
 
@@ -141,7 +141,7 @@ def test_show_json_has_every_field(cli, db_path):
     add_model(db_path, "fast", [cid])
     doc = cli.json("providers", "show", "openai/Work", "--json")
     assert doc == {
-        **item(cid, attached_models=2),
+        **item(cid, attached_models=2), "status_detail": None,
         "key_env": "OPENAI_API_KEY", "key_source": "keyring,env", "credential_source": "keyring",
         "expires_at": None, "connected_via": "bot",
         "attachments": [{"model": "fast", "priority": 1}, {"model": "gpt-4o", "priority": 2}],
@@ -290,7 +290,7 @@ def test_remove_deletes_the_row_and_the_keyring_entry(cli, keystore):
 def test_remove_json(cli):
     cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     assert cli.json("providers", "remove", cid, "--json") == {
-        "removed": item(cid), "detached_from": [], "models_without_connections": []}
+        "removed": item(cid), "detached_from": [], "models_without_connections": [], "keyring_leftovers": []}
 
 
 def test_remove_is_refused_while_attached(cli, keystore, db_path):
@@ -323,7 +323,8 @@ def test_remove_force_json(cli, db_path):
     cid = cli.connect("openai", "--label", "Work", key=KEY_A)
     add_model(db_path, "solo", [cid])
     assert cli.json("providers", "remove", "Work", "--force", "--json") == {
-        "removed": item(cid, attached_models=1), "detached_from": ["solo"], "models_without_connections": ["solo"]}
+        "removed": item(cid, attached_models=1), "detached_from": ["solo"], "models_without_connections": ["solo"],
+        "keyring_leftovers": []}
 
 
 def test_remove_without_a_keyring_is_exit_6_and_keeps_the_row(cli, app_ctx, keystore):

@@ -10,7 +10,6 @@ Service; inherited key variables in the caller's environment must never win.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.crash import kill_after
 from tests.support.legacy import Legacy
 
 pytestmark = pytest.mark.e2e
@@ -80,17 +80,6 @@ def legacy_db(tmp_path, provctl_bin, e2e_env) -> Path:
     return base
 
 
-def _kill_at_random(proc: subprocess.Popen, delay: float) -> bool:
-    """SIGKILL after ``delay`` seconds; False if the process had already finished."""
-    deadline = time.monotonic() + delay
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.002)
-    if proc.poll() is not None:
-        return False
-    proc.send_signal(signal.SIGKILL)
-    return True
-
-
 def _wait_for_backup(work: Path, proc: subprocess.Popen, limit: float) -> None:
     """Until the backup exists: the lift's transaction is about to start."""
     deadline = time.monotonic() + limit
@@ -132,10 +121,10 @@ def test_sigkill_at_random_moments_leaves_the_database_before_or_after_and_a_rer
         proc = subprocess.Popen([str(provctl_bin), *ARGS], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         if trial % 2:  # any moment of the whole run
-            killed = _kill_at_random(proc, rng.uniform(0.0, full_run * 1.1))
+            killed = kill_after(proc, rng.uniform(0.0, full_run * 1.1))
         else:  # a moment of the lift proper: after the backup, during the transaction or commit
             _wait_for_backup(work, proc, full_run * 3)
-            killed = _kill_at_random(proc, rng.uniform(0.0, max(full_run - to_backup, 0.05) * 1.2))
+            killed = kill_after(proc, rng.uniform(0.0, max(full_run - to_backup, 0.05) * 1.2))
         outcomes["finished"] += not killed
         proc.wait(timeout=30)
 

@@ -94,8 +94,8 @@ def test_set_key_and_remove_of_a_stored_key_need_the_keyring(run, db_path, keyri
         assert proc.stderr.splitlines()[0] == f"Error: the keyring backend {FAIL} cannot store secrets"
         assert counts(db_path)[2] == 1  # the row stays: removing it would orphan the secret
         assert keyring_get("provctl", cid) == secret
-        # show still works and reports the stored state
+        # show still works, and its status is the full answer (SPEC §6): the key cannot be read
         shown = json.loads(run("providers", "show", "Work", "--json", env=env, check=True).stdout)
-        assert (shown["status"], shown["credential_source"]) == ("active", "none")
+        assert (shown["status"], shown["credential_source"]) == ("keyring_unavailable", "none")
     finally:
         keyring_delete("provctl", cid)

@@ -201,7 +201,7 @@ def test_a_locked_default_collection_is_exit_6_for_both_without_a_prompt(bin_pyt
     assert outcomes(direct) == outcomes(keyring) == [["error", 6], ["error", 6]]
     alias = "/org/freedesktop/secrets/aliases/default"  # the collection keyring reads, as it names it
     assert direct["results"][0]["outcome"][2] == f"the keyring collection {alias} is locked"
-    assert keyring["results"][0]["outcome"][2].startswith("the keyring refused to read a secret: KeyringLocked")
+    assert keyring["results"][0]["outcome"][2] == "the keyring could not read a secret (its backend raised KeyringLocked)"
     assert all(r["direct"] for r in direct["results"])
     assert "keyring" not in direct["modules"]
 

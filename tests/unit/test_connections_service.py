@@ -713,7 +713,7 @@ def test_show_returns_every_field_and_reads_the_keyring_once(app_ctx, keystore, 
     assert detail.to_dict() == {
         "id": cid, "provider": "openai", "auth_type": "api_key", "label": "Work", "status": "active",
         "key_hint": "sk-p…aaaa", "base_url": "https://proxy.example.com/v1", "models": 0,
-        "attached_models": 2, "agent": None, "created_at": STAMP,
+        "attached_models": 2, "agent": None, "created_at": STAMP, "status_detail": None,
         "key_env": "OPENAI_API_KEY", "key_source": "keyring,env", "credential_source": "keyring",
         "expires_at": None, "connected_via": "bot",
         "attachments": [{"model": "Fast", "priority": 2}, {"model": "gpt-4o", "priority": 1}],
@@ -887,7 +887,8 @@ def test_remove_deletes_the_row_then_the_keyring_entry(app_ctx, keystore, db_pat
     keystore.delete = delete
     result = connections.remove(app_ctx, "Work")
     assert result.to_dict() == {
-        "removed": result.connection.to_dict(), "detached_from": [], "models_without_connections": []}
+        "removed": result.connection.to_dict(), "detached_from": [], "models_without_connections": [],
+        "keyring_leftovers": []}
     assert result.connection.id == cid
     assert order == [("keyring", [other])]  # the row was already gone
     assert keystore.secrets == {other: KEY_B}

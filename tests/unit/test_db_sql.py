@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from provctl.db import bulk as db_bulk
+from provctl.db import journal as db_journal
 from provctl.db import lift as db_lift
 from provctl.db import read, write
 from provctl.db.models import metadata
@@ -29,7 +30,7 @@ from provctl.domain.rows import ConnectionRow, ModelRow
 from tests.support.fakeprovider import models_reply
 
 KEY = "sk-proj-SQL-SCENARIO-0123456789abcdef"
-MODULES = {"read": read, "write": write, "lift": db_lift, "bulk": db_bulk}
+MODULES = {"read": read, "write": write, "lift": db_lift, "bulk": db_bulk, "journal": db_journal}
 _CONNECT = sqlite3.connect  # the real one: the recorder below replaces it during a scenario
 
 

@@ -182,13 +182,22 @@ def test_opening_a_backend_that_hangs_is_exit_6(monkeypatch, lock_file):
     assert info.value.message == "the keyring did not answer within 0.2 s (open the keyring)"
 
 
-def test_a_backend_error_is_exit_6_without_the_secret(monkeypatch, lock_file):
-    store = store_with(monkeypatch, lock_file, BrokenBackend())
-    with pytest.raises(SecretStoreError) as info:
-        store.set("conn-1", "sk-very-secret")
-    assert info.value.exit_code == 6
-    assert info.value.message == "the keyring refused to store a secret: RuntimeError: the collection is locked"
-    assert "sk-very-secret" not in info.value.message + (info.value.hint or "")
+class EchoingBackend(GoodBackend):
+    """A backend that puts its arguments in its error message (issue 10, finding 12)."""
+
+    def set_password(self, service, username, password):
+        raise RuntimeError(f"cannot store {service}/{username}={password}")
+
+
+def test_a_backend_error_is_exit_6_by_type_without_the_backends_text(monkeypatch, lock_file):
+    for backend in (BrokenBackend(), EchoingBackend()):
+        store = store_with(monkeypatch, lock_file, backend)
+        with pytest.raises(SecretStoreError) as info:
+            store.set("conn-1", "sk-very-secret")
+        assert info.value.exit_code == 6
+        assert info.value.message == "the keyring could not store a secret (its backend raised RuntimeError)"
+        assert "sk-very-secret" not in info.value.message + (info.value.hint or "")
+        assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_keyring_calls_create_the_lock_file_0600_beside_the_database(monkeypatch, lock_file):

@@ -46,7 +46,7 @@ def test_upgrade_from_empty_reaches_head(tmp_path):
     migrate.run_upgrade(path)
     assert revision_of(path) == schema.HEAD
     assert {"alembic_version", "meta", "users", "agents", "connections", "models", "attachments",
-            "discovered_models", "lift_runs", "lift_run_rows"} <= set(tables_of(path))
+            "discovered_models", "lift_runs", "lift_run_rows", "keyring_journal"} <= set(tables_of(path))
 
 
 def test_the_migrated_schema_matches_the_sqlmodel_metadata(tmp_path):

@@ -56,6 +56,9 @@ def connect(
         output.warn(warning)
     if json_:
         output.emit_json(result)
+        if result.leftovers:
+            output.leftovers(result.leftovers)
+            raise typer.Exit(6)
         return
     messages = {
         "created": f"Connected {view.ref} ({view.id[:8]}).",
@@ -66,6 +69,9 @@ def connect(
         f"it is enabled again as {view.ref} ({view.id[:8]}).",
     }
     output.note(messages[result.action])
+    if result.leftovers:
+        output.leftovers(result.leftovers)
+        raise typer.Exit(6)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,10 +12,13 @@ from ._common import JsonOpt
 
 def doctor(
     ctx: typer.Context,
-    fix: Annotated[bool, typer.Option("--fix", help="Forget keys the keyring no longer has.")] = False,
+    fix: Annotated[bool, typer.Option(
+        "--fix", help="Finish or undo interrupted keyring writes and deletes, and forget keys the keyring no longer has.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Check the schema, the database file, the keyring, missing keys, legacy rows and models.
+    """Check the schema, the database file, the keyring, missing keys, unfinished keyring
+    writes, legacy rows and models (a model is fine exactly when `resolve` would select a
+    connection for it now).
 
     \b
     Examples:
@@ -33,8 +36,13 @@ def doctor(
         for check in report.checks:
             for item in check.items if not check.ok else []:
                 output.note(f"  {check.name}: {item}")
+        hints = dict.fromkeys(c.hint for c in report.checks if not c.ok and c.hint)
+        for hint in hints:  # once each: a damaged file gives every check the same one
+            output.note(f"Hint: {hint}")
         for line in report.fixed:
             output.note(f"Fixed: {line}")
+        for line in report.not_fixed:
+            output.warn(f"not fixed: {line}")
     if not report.healthy:
         raise typer.Exit(1)
 

@@ -72,7 +72,8 @@ def providers_show(
     v = detail.connection
     fields = [
         ("id", v.id), ("provider", v.provider), ("auth type", v.auth_type), ("label", v.label),
-        ("status", v.status), ("key", v.key_shown), ("key variable", detail.key_env or "—"),
+        ("status", v.status + (f" ({detail.status_detail})" if detail.status_detail else "")),
+        ("key", v.key_shown), ("key variable", detail.key_env or "—"),
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
         ("base URL", v.base_url_shown), ("expires", detail.expires_at or "—"),
         ("agent", v.agent or "— (user-level)"), ("connected via", detail.connected_via or "—"),
@@ -165,12 +166,15 @@ def providers_remove(
     result = connections.remove(ctx.obj, ref, force=force)
     if json_:
         output.emit_json(result)
-        return
-    if result.detached_from:
-        output.note("Detached from: " + ", ".join(result.detached_from) + ".")
-    for name in result.left_without_connections:
-        output.warn(f"model {name} has no connection left; resolve {name} will exit 5.")
-    output.note(f"Removed {result.connection.ref}.")
+    else:
+        if result.detached_from:
+            output.note("Detached from: " + ", ".join(result.detached_from) + ".")
+        for name in result.left_without_connections:
+            output.warn(f"model {name} has no connection left; resolve {name} will exit 5.")
+        output.note(f"Removed {result.connection.ref}.")
+    if result.leftovers:
+        output.leftovers(result.leftovers)
+        raise typer.Exit(6)
 
 
 # ---------------------------------------------------------------- model discovery (SPEC §7)

@@ -100,9 +100,9 @@ TREE = {
             'args': [],
         },
         'doctor': {
-            'help': 'Check the schema, the database file, the keyring, missing keys, legacy rows...',
+            'help': 'Check the schema, the database file, the keyring, missing keys, unfinished...',
             'options': [
-                (('--fix',), None, False, 'Forget keys the keyring no longer has.'),
+                (('--fix',), None, False, 'Finish or undo interrupted keyring writes and deletes, and forget keys the keyr…'),
                 (('--json',), None, False, 'Print the result as JSON on stdout.'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
             ],

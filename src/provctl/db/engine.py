@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-from .file import BUSY_TIMEOUT_S, configure_writer
+from . import file
+from .file import BUSY_TIMEOUT_S
 
 
 def configure_dbapi(dbapi_conn) -> None:
-    configure_writer(dbapi_conn)  # the same setup as the stdlib writer's (file.connect_writer)
+    file.configure_writer(dbapi_conn)  # the same setup as the stdlib writer's (file.connect_writer)
 
 
 def make_engine(path: Path) -> Engine:

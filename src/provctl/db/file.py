@@ -19,12 +19,85 @@ from .paths import ensure_private_file
 BUSY_TIMEOUT_S = 30.0  # every connection, stdlib or SQLAlchemy, waits this long for a lock
 
 
+DAMAGED_HINT = (
+    "the file is damaged or is not a provctl database (`provctl doctor` reports on it); restore "
+    "it from a provctl.db.bak-* copy beside it, or point --db / PROVCTL_DB elsewhere"
+)
+
+
 def _corrupt(path: Path, exc: Exception) -> DatabaseError:
-    return DatabaseError(
-        f"cannot read the database {path}: {exc}",
-        hint="the file is not a provctl database or is damaged; restore it from a "
-        "provctl.db.bak-* copy beside it, or point --db / PROVCTL_DB elsewhere",
-    )
+    return DatabaseError(f"cannot read the database {path}: {exc}", hint=DAMAGED_HINT)
+
+
+def sqlite_error(exc: BaseException) -> sqlite3.Error | None:
+    """The sqlite3 error behind ``exc`` (itself, or what SQLAlchemy wrapped), else None."""
+    if isinstance(exc, sqlite3.Error):
+        return exc
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, sqlite3.Error) else None
+
+
+def _size_limited() -> bool:
+    """A file-size limit (``ulimit -f``) is in effect for this process."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        return soft != resource.RLIM_INFINITY
+    except (ImportError, OSError, ValueError):
+        return False
+
+
+def _may_open(path: Path) -> bool:
+    """We may read and write ``path`` (if it exists) and create files in its folder."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return False
+    return not folder.exists() or os.access(folder, os.W_OK | os.X_OK)
+
+
+def database_error(path: Path | None, exc: BaseException) -> DatabaseError:
+    """A failure of SQLite on the database as a provctl error: what went wrong and what to
+    do, by kind (SPEC §2). Only a file SQLite calls malformed or not a database gets the
+    backup advice: a full disk, a read-only folder, a permission, a file-size limit or a path
+    that is a directory are not damage, and restoring an old copy over good data would lose it."""
+    err = sqlite_error(exc)
+    name = (getattr(err, "sqlite_errorname", None) or "") if err is not None else ""
+    raw = str(err) if err is not None else str(exc)
+    text = raw.splitlines()[0] if raw else (name or type(exc).__name__)
+    where = f"the database {path}" if path is not None else "the database"
+    elsewhere = "point --db / PROVCTL_DB elsewhere"
+    if path is not None and path.is_dir():
+        return DatabaseError(f"{where} is a directory, not a file",
+                             hint=f"point --db / PROVCTL_DB at a file, such as {path / 'provctl.db'}")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or (not name and ("locked" in text or "busy" in text)):
+        return DatabaseError(f"{where} is locked by another process",
+                             hint="wait for the other provctl process to finish and try again")
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return DatabaseError(
+            f"{where} is read-only: SQLite cannot write the file or create its -wal/-shm files beside it",
+            hint=f"make the file and its folder writable for you, or {elsewhere}")
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or "unable to open" in text:
+        if path is not None and not _may_open(path):
+            return DatabaseError(f"cannot open {where}: permission denied",
+                                 hint="check the permissions of the file and its folder (provctl makes "
+                                 f"them 0600 and 0700 for their owner), or {elsewhere}")
+        return DatabaseError(f"cannot open {where}",
+                             hint=f"check that its folder exists and is writable for you, or {elsewhere}")
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return DatabaseError(f"the disk holding {where} is full",
+                             hint="free some space and try again (the unfinished change was rolled back)")
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        if _size_limited():
+            return DatabaseError(f"writing {where} went past this shell's file-size limit (ulimit -f)",
+                                 hint="raise the limit (ulimit -f unlimited) and try again")
+        return DatabaseError(f"an I/O error on {where} ({name or text})",
+                             hint="check the disk and its file system (full, removed, read-only?) and "
+                             "try again")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return DatabaseError(f"cannot read {where}: {text}", hint=DAMAGED_HINT)
+    return DatabaseError(f"database error on {where}: {text}",
+                         hint="run `provctl doctor` for a report on the database")
 
 
 def _locked(path: Path) -> DatabaseError:
@@ -51,12 +124,8 @@ def stamped_revision(path: Path) -> str | None:
             raise
         finally:
             conn.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise _locked(path) from exc
-        raise _corrupt(path, exc) from exc
     except sqlite3.DatabaseError as exc:
-        raise _corrupt(path, exc) from exc
+        raise database_error(path, exc) from exc
     return row[0] if row else None
 
 
@@ -99,6 +168,10 @@ def upgrade(path: Path, *, announce: bool = True) -> tuple[str | None, str, Path
             run_upgrade(path)
     except LockTimeout:
         raise _locked(path) from None
+    except Exception as exc:  # SQLite under Alembic: a full disk, a read-only folder, ...
+        if sqlite_error(exc) is None:
+            raise
+        raise database_error(path, exc) from exc
     if announce and revision is not None:
         print(
             f"provctl: upgraded the database schema from {revision} to {revisions.HEAD} "
@@ -131,7 +204,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     except sqlite3.DatabaseError as exc:
-        raise _corrupt(path, exc) from exc
+        raise database_error(path, exc) from exc
     return conn
 
 

@@ -161,3 +161,20 @@ class LiftRunRow(SQLModel, table=True):
     # JSON list of the model ids a kept/relabelled row was attached to right after the lift
     # (null: none): --undo refuses when that changed (attached or detached since)
     attached_models: str | None = None
+
+
+class KeyringJournalEntry(SQLModel, table=True):
+    """A keyring write or delete that is under way (SPEC §5; never the secret itself).
+
+    A ``set`` is committed before the keyring is written and deleted in the transaction that
+    saves the rows describing the key; a ``delete`` is committed with the change that stops a
+    row claiming its key (``providers remove``) and deleted once the keyring entry is gone. So
+    an entry outlives its operation only when that operation was interrupted or failed, and
+    ``doctor`` reports it (``doctor --fix`` completes or undoes it).
+    """
+
+    __tablename__ = "keyring_journal"
+    connection_id: str = Field(primary_key=True)  # no FK: the row may be gone (or never saved)
+    operation: str  # set | delete
+    connection_ref: str  # PROVIDER/AUTH_TYPE/LABEL (agent NAME) then: names a row that is gone
+    started_at: str

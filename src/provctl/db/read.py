@@ -294,3 +294,11 @@ def completion_lift_runs(execute: Execute) -> list[tuple]:
         "FROM lift_runs l WHERE l.undone_at IS NULL ORDER BY l.created_at DESC, l.id"
     )
     return list(execute(sql, ()))
+
+
+def keyring_journal(execute: Execute) -> list[tuple[str, str, str, str]]:
+    """(connection id, operation, connection reference, started at) of every keyring write or
+    delete still under way (interrupted or failed), oldest first."""
+    sql = ("SELECT connection_id, operation, connection_ref, started_at FROM keyring_journal "
+           "ORDER BY started_at, connection_id")
+    return [tuple(t) for t in execute(sql, ())]

@@ -108,8 +108,8 @@ class Resolution(NamedTuple):
         }
 
 
-def skip_detail(reason: str, row: ConnectionRow, model: ModelRow) -> str:
-    """The human detail of a stored-state skip reason."""
+def skip_detail(reason: str, row: ConnectionRow, model: ModelRow | None = None) -> str:
+    """The human detail of a stored-state skip reason (``model``: for `family_mismatch`)."""
     if reason == usability.LEGACY:
         return f"agent-scoped (agent {row.agent_name}); lift it with `provctl migrate-lift`"
     if reason == usability.DISABLED:

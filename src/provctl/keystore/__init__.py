@@ -184,8 +184,9 @@ def _with_deadline(fn: Callable[[], Any], what: str, deadline: float) -> Any:
         exc = box["error"]
         if isinstance(exc, SecretStoreError):
             raise exc
+        # the exception's type only: a backend's message may carry what it was given (the key)
         raise SecretStoreError(
-            f"the keyring refused to {what}: {type(exc).__name__}: {exc}", hint=HINT
+            f"the keyring could not {what} (its backend raised {type(exc).__name__})", hint=HINT
         ) from None
     return box.get("value")
 

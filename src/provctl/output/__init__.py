@@ -69,6 +69,14 @@ def warn(message: str) -> None:
     print(f"Warning: {message}", file=sys.stderr)
 
 
+def leftovers(items: Sequence[Any]) -> None:
+    """Keyring entries a command could not delete although its change is done: one
+    ``Warning:`` each, naming the connection and `provctl doctor --fix` (the command then
+    exits 6: the secret store refused the operation, SPEC §2)."""
+    for item in items:
+        warn(item.message)
+
+
 def error(message: str, hint: str | None = None) -> None:
     print(f"Error: {message}", file=sys.stderr)
     if hint:

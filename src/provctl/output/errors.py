@@ -6,11 +6,21 @@ Stdlib only: the Typer app (``cli.ProvctlGroup``, ``cli.main``) and the fast pat
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 
 from ..errors import ProvctlError
-from . import error
+from . import error, warn
+
+
+# a full disk or a read-only file system is not a permission problem (SPEC §2, issue 10 #19)
+_OS_HINTS = {
+    errno.ENOSPC: "free some space and try again",
+    errno.EDQUOT: "free some space (the disk quota is used up) and try again",
+    errno.EFBIG: "raise the file-size limit (ulimit -f unlimited) and try again",
+    errno.EROFS: "the file system is read-only: point --db / PROVCTL_DB at a writable place",
+}
 
 
 def debug() -> bool:
@@ -20,20 +30,24 @@ def debug() -> bool:
 
 def handle(exc: BaseException) -> int:
     """Turn an exception a user can cause into Error:/Hint: and an exit code."""
+    for message in getattr(exc, "provctl_warnings", ()):
+        warn(message)
     if isinstance(exc, ProvctlError):
         error(exc.message, exc.hint)
         return exc.exit_code
-    text = str(exc)
     if isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("sqlalchemy"):
-        if "locked" in text or "busy" in text:
-            error("the database is locked by another process", "try again when it has finished")
+        from ..db.file import database_error, sqlite_error
+
+        if sqlite_error(exc) is not None:  # by kind: damaged, full, read-only, ...
+            described = database_error(None, exc)
+            error(described.message, described.hint)
         else:
-            error(f"database error: {text.splitlines()[0] if text else type(exc).__name__}",
-                  "run `provctl doctor`; restore from a provctl.db.bak-* copy if the file is damaged")
+            error(f"database error ({type(exc).__name__})", "run `provctl doctor` for a report on the database")
         return 1
     if isinstance(exc, OSError):
         error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
-              "check the path and its permissions")
+              _OS_HINTS.get(exc.errno, "check the path and its permissions"))
         return 1
-    error(f"unexpected {type(exc).__name__}: {text}", "run with PROVCTL_DEBUG=1 and report it")
+    # the type only: a library's message may carry what it was given (a key, say)
+    error(f"unexpected {type(exc).__name__}", "run with PROVCTL_DEBUG=1 and report it")
     return 1

@@ -1,10 +1,12 @@
 """Use cases for user-level connections: connect, list, show, rename, enable/disable,
 set-key, remove. Secrets go keyring first, database second (``keys.keys_written``): a failed
-database write removes (or restores) the keyring entry, so nothing is half-written."""
+database write removes (or restores) the keyring entry, so nothing is half-written; every
+keyring write and delete is journaled (``services.keys``), so `doctor` sees what an
+interruption leaves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import replace as replace_fields
 
 from ..context import AppContext
@@ -15,10 +17,12 @@ from ..domain.credentials import (
     key_source_order, lookup_key, needs_key, validate,
 )
 from ..domain.families import SUBSCRIPTION, base_url_warning, family
-from ..domain.rows import ConnectionRow, new_id
+from ..domain.resolution import skip_detail
+from ..domain.rows import ConnectionRow, full_ref, new_id
 from ..domain.timeutil import parse_user_time
 from ..errors import Conflict, UsageError
-from .keys import forget, keys_written
+from . import keys
+from .keys import Leftover, keys_written
 from .views import ConnectionDetail, ConnectionView
 
 __all__ = ["Credentials", "connect", "list_connections", "show", "rename", "set_enabled",
@@ -31,9 +35,14 @@ class ConnectResult:
     connection: ConnectionView
     previous_label: str | None = None
     warnings: tuple[str, ...] = ()  # for people (stderr), not part of the JSON
+    # keyring entries that should be gone but are not (exit 6 after the result, SPEC §2)
+    leftovers: list[Leftover] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"action": self.action, **self.connection.to_dict()}
+        data = {"action": self.action, **self.connection.to_dict()}
+        if self.leftovers:
+            data["keyring_leftovers"] = [x.to_dict() for x in self.leftovers]
+        return data
 
 
 @dataclass(frozen=True)
@@ -41,12 +50,14 @@ class RemoveResult:
     connection: ConnectionView
     detached_from: list[str]
     left_without_connections: list[str]
+    leftovers: list[Leftover] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "removed": self.connection.to_dict(),
             "detached_from": self.detached_from,
             "models_without_connections": self.left_without_connections,
+            "keyring_leftovers": [x.to_dict() for x in self.leftovers],
         }
 
 
@@ -74,6 +85,7 @@ def _stored(v: Validated, fp: str | None, now: str) -> dict:
     }
 
 
+@keys.retrying
 def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str | None = None,
             base_url: str | None = None, creds: Credentials = Credentials(), agent: str | None = None,
             replace: bool = False, verify=None) -> ConnectResult:
@@ -101,37 +113,52 @@ def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
 
     now = ctx.stamp()
     with ctx.uow() as uow:
-        uid = write.ensure_user(uow, ctx.user, ctx.user_key, now)
-        via = write.ensure_agent(uow, uid, agent, labels.fold(agent), now) if agent is not None else None
+        # reads first: a keyring write commits the journal (and only it) before it starts
+        existing_uid = read.user_id(uow.execute, ctx.user_key)
         fp = fingerprint(read.salt(uow.execute), v.key) if v.key is not None else None
-        peers = _peers(read.connections(uow.execute, uid), v.provider, v.auth_type)
+        rows = read.connections(uow.execute, existing_uid) if existing_uid else []
+        peers = _peers(rows, v.provider, v.auth_type)
         label_key = labels.fold(clean_label)
         decision = decide(peers, label_key, fp, v, replace=replace)
         target = decision.target
 
+        def owner() -> tuple[str, str | None]:
+            """The user and the --agent (recorded; created if missing)."""
+            uid = write.ensure_user(uow, ctx.user, ctx.user_key, now)
+            via = write.ensure_agent(uow, uid, agent, labels.fold(agent), now) if agent is not None else None
+            return uid, via
+
         if decision.action in ("unchanged", "enable"):
+            owner()
             if not target.enabled or target.key_source != v.key_source:
                 write.update_connection(uow, target.id, enabled=True, key_source=v.key_source,
                                         updated_at=now)
             uow.commit()
             return ConnectResult("unchanged" if target.enabled else "enabled", _view(ctx, uow, target.id))
         if decision.action == "replace":
+            ref = {target.id: keys.describe(target)}
             previous = ctx.keystore().get(target.id) if (v.key is not None and target.key_stored) else None
-            with keys_written(ctx, {target.id: v.key} if v.key is not None else {},
+            forgotten = v.key is None and target.key_stored  # --key-env in place of a stored key
+            with keys_written(ctx, uow, {target.id: v.key} if v.key is not None else {}, ref,
                               previous={target.id: previous}):
+                owner()
                 write.update_connection(uow, target.id, **_stored(v, fp, now), enabled=True)
+                if forgotten:
+                    keys.journal_deletes(ctx, uow, ref)
                 uow.commit()
-            if v.key is None and target.key_stored:
-                forget(ctx, [target.id])
-            return ConnectResult("replaced", _view(ctx, uow, target.id))
+            left = keys.forget(ctx, ref) if forgotten else []
+            return ConnectResult("replaced", _view(ctx, uow, target.id), leftovers=left)
         if decision.action == "relabel":
+            owner()
             write.update_connection(uow, target.id, **_stored(v, fp, now), label=clean_label,
                                     label_key=label_key, enabled=True)
             uow.commit()
             return ConnectResult("relabelled", _view(ctx, uow, target.id), previous_label=target.label)
 
         cid = new_id()
-        with keys_written(ctx, {cid: v.key} if v.key is not None else {}):
+        ref = {cid: full_ref(v.provider, v.auth_type, clean_label)}
+        with keys_written(ctx, uow, {cid: v.key} if v.key is not None else {}, ref):
+            uid, via = owner()
             write.insert_connections(uow, [{
                 "id": cid, "user_id": uid, "agent_id": None, "connected_via_agent_id": via,
                 "provider": v.provider, "auth_type": v.auth_type, "label": clean_label,
@@ -162,22 +189,32 @@ def list_connections(ctx: AppContext, *, provider: str | None = None, status: st
 
 
 def show(ctx: AppContext, ref: str, *, reveal: bool = False) -> ConnectionDetail:
-    """One connection (SPEC §6 providers show). The keyring is read once, through THE key walk,
-    for ``credential_source`` (where a key would come from now) and, with ``reveal``, the key
-    itself. show still answers without a keyring: an unavailable one just yields no source."""
+    """One connection. Its status is the full answer (SPEC §6 providers show): the usable
+    predicate on its stored state, then THE key walk, which reads the keyring once — so a key
+    gone from the keyring is `key_missing` and an unreadable keyring `keyring_unavailable`,
+    exactly as `resolve` would find them; with ``reveal``, that same read gives the key."""
     with ctx.reading() as execute:
         row = refs.pick(read.user_connections(execute, ctx.user_key), ref)
         attachments = read.attachments_of_connection(execute, row.id)
-    found = lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid))
+    lookup = lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid))
+    view = ConnectionView.of(row, now=ctx.now(), environ=ctx.environ)
+    stored = usability.usability(row, now=ctx.now(), environ=ctx.environ)
+    if stored is not None:
+        status, detail = stored, skip_detail(stored, row)
+    elif lookup.reason is not None:
+        status, detail = lookup.reason, lookup.detail
+    else:
+        status, detail = usability.ACTIVE, None
     return ConnectionDetail(
-        connection=ConnectionView.of(row, now=ctx.now(), environ=ctx.environ),
+        connection=replace_fields(view, status=status),
         key_env=row.key_env,
         key_source=row.key_source,
-        credential_source=found.source,
+        credential_source=lookup.source,
         expires_at=row.expires_at,
         connected_via=row.connected_via,
         attachments=attachments,
-        api_key=found.key if reveal else None,
+        status_detail=detail,
+        api_key=lookup.key if reveal else None,
         revealed=reveal,
     )
 
@@ -222,6 +259,7 @@ def set_enabled(ctx: AppContext, ref: str, enabled: bool) -> ConnectionView:
         return _view(ctx, uow, target.id)
 
 
+@keys.retrying
 def set_key(ctx: AppContext, ref: str, creds: Credentials) -> ConnectionView:
     """Give a connection a new key, key variable or expiry (only what is given changes)."""
     from ..db import write
@@ -252,8 +290,8 @@ def set_key(ctx: AppContext, ref: str, creds: Credentials) -> ConnectionView:
         if creds.expires_at is not None:
             values["expires_at"] = parse_user_time(creds.expires_at)
         previous = ctx.keystore().get(target.id) if (key is not None and target.key_stored) else None
-        with keys_written(ctx, {target.id: key} if key is not None else {},
-                          previous={target.id: previous}):
+        with keys_written(ctx, uow, {target.id: key} if key is not None else {},
+                          {target.id: keys.describe(target)}, previous={target.id: previous}):
             write.update_connection(uow, target.id, **values)
             uow.commit()
         return _view(ctx, uow, target.id)
@@ -280,7 +318,8 @@ def remove(ctx: AppContext, ref: str, *, force: bool = False) -> RemoveResult:
         empty = [name for mid, name in models if not lists[mid]]
         write.rewrite_priorities(uow, lists)
         write.delete_connection(uow, target.id)
+        stored = {target.id: keys.describe(target)} if target.key_stored else {}
+        keys.journal_deletes(ctx, uow, stored)  # commits with the row's deletion
         uow.commit()
-    if target.key_stored:
-        forget(ctx, [target.id])
-    return RemoveResult(view, [m for m, _ in attached], empty)
+    # the row is gone; a keyring delete that fails leaves its journal entry for doctor
+    return RemoveResult(view, [m for m, _ in attached], empty, keys.forget(ctx, stored))

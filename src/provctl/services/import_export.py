@@ -27,11 +27,12 @@ from ..db import read
 from ..domain import Progress, labels
 from ..domain.credentials import decide, fingerprint, key_hint
 from ..domain.families import base_url_warning
-from ..domain.rows import ConnectionRow, new_id
+from ..domain.rows import ConnectionRow, full_ref, legacy_suffix, new_id
 from ..errors import Conflict, UsageError
 from ..inventory import Entry, ModelEntry, problems_error, read_text
 from ..inventory.document import parse_inventory
 from ..inventory.envfile import parse_env
+from . import keys
 from .keys import keys_written
 from .views import JsonFields
 
@@ -425,13 +426,21 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
 
     if any(e.v.key is not None for e in entries):
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
+    return _apply(ctx, str(file), entries, models, notes, progress)
+
+
+@keys.retrying  # the plan is made again if another process wrote before the keyring writes
+def _apply(ctx: AppContext, file: str, entries: list[Entry], models: list[ModelEntry],
+           notes: list[str], progress: Progress | None) -> ImportResult:
     with ctx.driver_uow() as uow:  # every write is set-based SQL: no SQLAlchemy to import
         plan = _plan(ctx, uow.execute, entries, models)
         keyed = {cid: e.v.key for e, cid, _fp in plan.creates if e.v.key is not None}
-        with keys_written(ctx, keyed, progress=progress):
+        refs = {cid: full_ref(e.v.provider, e.v.auth_type, e.label) + legacy_suffix(e.agent)
+                for e, cid, _fp in plan.creates if e.v.key is not None}
+        with keys_written(ctx, uow, keyed, refs, progress=progress):
             agents = _write(ctx, uow, plan)
             uow.commit()
-    return ImportResult(False, str(file), plan.items, plan.model_items, agents, notes)
+    return ImportResult(False, file, plan.items, plan.model_items, agents, notes)
 
 
 # ---------------------------------------------------------------- export

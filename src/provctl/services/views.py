@@ -80,12 +80,14 @@ class ConnectionDetail:
     expires_at: str | None
     connected_via: str | None
     attachments: list[tuple[str, int]] = field(default_factory=list)
+    status_detail: str | None = None  # why the status is not `active`, in words
     api_key: str | None = field(default=None, repr=False)  # only with --reveal
     revealed: bool = False
 
     def to_dict(self) -> dict:
         data = {
             **self.connection.to_dict(),
+            "status_detail": self.status_detail,
             "key_env": self.key_env,
             "key_source": self.key_source,
             "credential_source": self.credential_source,
