@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..domain.families import FAMILIES
 from ..domain.resolution import MODEL_DISABLED, NO_CONNECTIONS, SKIPPED, Resolution
-from . import choose_format, emit_json, error
+from . import choose_format, emit_json, error, shown
 
 FORMATS = ("text", "json", "env")
 
@@ -49,8 +49,8 @@ def skip_lines(res: Resolution) -> list[str]:
     lines = []
     for c in res.candidates:
         if c.outcome == SKIPPED:
-            lines.append(f"Skipped {c.ref} (priority {c.priority}): {c.reason}"
-                         + (f" — {c.detail}" if c.detail and c.detail != c.reason else ""))
+            lines.append(shown(f"Skipped {c.ref} (priority {c.priority}): {c.reason}"
+                               + (f" — {c.detail}" if c.detail and c.detail != c.reason else "")))
     return lines
 
 
@@ -86,8 +86,8 @@ def render(res: Resolution, fmt: str, *, reveal: bool, out: Callable[[str], None
                 for line in env_lines(res):
                     out(line)
             else:
-                out(res.selected.ref)
-                out(res.selected.base_url)
+                out(shown(res.selected.ref))  # data: escaped like every line for people
+                out(shown(res.selected.base_url))
                 if reveal and res.selected.api_key is not None:
                     out(res.selected.api_key)
     if res.selected is None:
