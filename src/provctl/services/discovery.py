@@ -270,7 +270,7 @@ def refresh(
         row = targets[index]
         if outcome.ok:
             model_ids[row.id] = outcome.model_ids
-            finish(index, line(row, OK, len(outcome.model_ids), None))
+            finish(index, line(row, OK, len(outcome.model_ids), outcome.detail))  # dropped ids
         else:
             finish(index, line(row, outcome.result, None, outcome.detail))
 
