@@ -201,8 +201,12 @@ model_fields = st.fixed_dictionaries(
     {"name": hostile_text, "provider": st.sampled_from(["ollama", "openai"])},
     optional={"upstream_model": hostile_text, "connections": st.lists(hostile_text, max_size=3),
               "default": json_leaf})
+plausible_entry = st.fixed_dictionaries(  # valid but for its names: gets stored, then listed
+    {"provider": st.just("ollama"), "label": st.one_of(st.sampled_from(SNIPPETS), hostile_text)},
+    optional={"agent": st.one_of(st.none(), hostile_text)})
 inventory = st.one_of(
-    st.fixed_dictionaries({"connections": st.lists(entry_fields, max_size=3)},
+    st.fixed_dictionaries({"connections": st.lists(plausible_entry, min_size=1, max_size=2)}),
+    st.fixed_dictionaries({"connections": st.lists(st.one_of(plausible_entry, entry_fields), max_size=3)},
                           optional={"models": st.lists(model_fields, max_size=2)}),
     st.recursive(json_leaf, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                     st.dictionaries(hostile_text, inner, max_size=3)),
