@@ -55,3 +55,11 @@ def test_a_rejected_value_is_echoed_as_8_characters_and_its_length(value, echoed
 def test_is_utf8_spots_lone_surrogates():
     assert is_utf8("Straße 🙂") and is_utf8("")
     assert not is_utf8("caf\udce9") and not is_utf8("\ud800")
+
+
+def test_the_json_prefilter_covers_every_hidden_code_point():
+    from provctl.output import _JSON_SUSPECT
+
+    missed = [hex(c) for c in range(0x7F, sys.maxunicode + 1)
+              if unicodedata.category(chr(c)) in HIDDEN_CATEGORIES and not _JSON_SUSPECT.match(chr(c))]
+    assert missed == []  # a newer Unicode may add one: widen the class in output/__init__.py
