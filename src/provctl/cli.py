@@ -15,6 +15,7 @@ from .errors import EXIT_CODES
 from .output.errors import debug as _debug
 from .output.errors import handle
 
+
 def _data_only(exc: click.ClickException) -> click.ClickException:
     """Click's own usage errors echo what was typed (``No such option: …``): shown escaped,
     like every supplied value (SPEC §2)."""

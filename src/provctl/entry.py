@@ -53,8 +53,8 @@ def undecodable_argument(args: list[str]) -> str | None:
             name, eq, value = arg.partition("=")
             if arg.startswith("--") and eq and is_utf8(name):  # --label=VALUE
                 return f"the value of {name} is not valid UTF-8: {preview(value)}"
-            if before.startswith("-") and "=" not in before:  # --label VALUE
-                return f"the value of {before} is not valid UTF-8: {preview(arg)}"
+            if before.startswith("--") and "=" not in before:  # --label VALUE (most likely)
+                return f"the argument after {before} is not valid UTF-8: {preview(arg)}"
             return f"argument {i + 1} is not valid UTF-8: {preview(arg)}"
     return None
 

@@ -214,7 +214,8 @@ def test_arguments_that_are_not_utf8_are_exit_2(cli, args):
     result = cli(*args)
     assert result.exit_code == 2, result.stderr
     lines = result.stderr.splitlines()
-    assert re.fullmatch(r"Error: (the value of --[a-z-]+|argument \d+) is not valid UTF-8: 'caf\\xe9'",
+    assert re.fullmatch(r"Error: (the (value of|argument after) --[a-z-]+|argument \d+) is not valid "
+                        r"UTF-8: 'caf\\xe9'",
                         lines[0]), lines
     assert lines[1:] == [f"Hint: {UTF8_HINT}"]
     assert result.stdout == ""
