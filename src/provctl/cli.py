@@ -5,20 +5,53 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from . import __version__
+from .entry import undecodable_argument
 from .errors import EXIT_CODES
 from .output.errors import debug as _debug
 from .output.errors import handle
 
+
+def _data_only(exc: click.ClickException) -> click.ClickException:
+    """Click's own usage errors echo what was typed (``No such option: …``): shown escaped,
+    like every supplied value (SPEC §2)."""
+    from .output import shown
+
+    if isinstance(getattr(exc, "message", None), str):
+        exc.message = shown(exc.message)
+    return exc
+
+
 class ProvctlGroup(TyperGroup):
+    def main(self, args=None, *rest, **kwargs):  # noqa: ANN001
+        """Refuse non-UTF-8 arguments (exit 2) before anything reads them (SPEC §2)."""
+        given = sys.argv[1:] if args is None else list(args)
+        problem = undecodable_argument(given)
+        if problem is not None:
+            from .output import error
+
+            error(problem, "provctl reads its arguments as UTF-8 text; convert the value "
+                  "(e.g. with iconv -t UTF-8)")
+            sys.exit(2)
+        return super().main(given, *rest, **kwargs)
+
+    def make_context(self, *args, **kwargs):  # noqa: ANN001
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            raise _data_only(exc) from None
+
     def invoke(self, ctx):  # noqa: ANN001
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except click.ClickException as exc:
+            raise _data_only(exc)
         except Exception as exc:
             if _debug():
                 raise

@@ -47,9 +47,32 @@ def _take(args: list[str], i: int, names: tuple[str, ...], into: dict) -> int | 
     return i + 2
 
 
+def undecodable_argument(args: list[str]) -> str | None:
+    """The message for the first argument (before ``--``) that is not valid UTF-8, or None.
+    Python hands such bytes over as lone surrogates (``surrogateescape``); provctl refuses
+    them with exit 2 before any command reads them. What follows ``--`` belongs to the
+    command that ``exec`` runs, and passes untouched."""
+    from .domain.text import is_utf8, preview
+
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        if not is_utf8(arg):
+            before = args[i - 1] if i else ""
+            name, eq, value = arg.partition("=")
+            if arg.startswith("--") and eq and is_utf8(name):  # --label=VALUE
+                return f"the value of {name} is not valid UTF-8: {preview(value)}"
+            if before.startswith("--") and "=" not in before:  # --label VALUE (most likely)
+                return f"the argument after {before} is not valid UTF-8: {preview(arg)}"
+            return f"argument {i + 1} is not valid UTF-8: {preview(arg)}"
+    return None
+
+
 def parse_fast(args: list[str]) -> dict | None:
     """The options of a resolve or exec invocation the fast path serves, else None."""
     opts: dict = {}
+    if undecodable_argument(args) is not None:
+        return None  # the Typer app refuses it, with the same words as for every command
     i = 0
     while i < len(args) and args[i] not in _COMMANDS:
         nxt = _take(args, i, _GLOBAL_VALUE, opts)

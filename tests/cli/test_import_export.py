@@ -50,7 +50,8 @@ def test_invalid_entries_exit_2_name_each_entry_and_write_nothing(cli, db_path, 
     result = cli("import", str(inv))
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
-    assert first.startswith("Error: connections[1]: invalid base URL 'ftp://nope'; connections[2]: the key is empty")
+    assert first.startswith("Error: connections[1]: invalid base URL 'ftp://no…' (10 characters): the "
+                            "scheme must be http or https; connections[2]: the key is empty")
     assert "Hint: nothing was imported" in result.stderr
     assert dump(db_path) == before and keystore.secrets == {}
 

@@ -70,7 +70,11 @@ def test_table_report_names_the_run_and_the_backup(cli, two_defaults):
     assert "Lifted 3: 2 relabelled, 0 merged, 1 kept." in lines
     assert any(line.startswith("Run: ") and "--undo" in line for line in lines)
     assert any(line.startswith("Backup: ") and ".bak-lift-" in line for line in lines)
-    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    # no progress bar when stderr is not a terminal; the run id and backup are repeated there
+    run_id = next(line for line in lines if line.startswith("Run: ")).split()[1]
+    assert result.stderr.splitlines() == [
+        f"Lifted 3 connection(s) in run {run_id} (backup: {cli.ctx.db_path}.bak-lift-{run_id}; "
+        f"undo with `provctl migrate-lift --undo {run_id}`)."]
 
 
 def test_nothing_pending_still_prints_a_report(cli):

@@ -38,6 +38,7 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (a slow server)
     drop: bool = False  # close the connection without any response
+    trickle: float = 0.0  # seconds between bytes: headers, then the body one byte at a time
 
 
 Behaviour = Union[Reply, Callable[["RecordedRequest"], Reply]]
@@ -70,6 +71,22 @@ def slow_reply(seconds: float, then: Reply | None = None) -> Reply:
     """``then`` (default: an empty 200 JSON list) sent after ``seconds``."""
     base = then or json_reply({"data": []})
     return Reply(base.status, base.body, base.headers, seconds, base.drop)
+
+
+def trickle_reply(interval: float, then: Reply | None = None) -> Reply:
+    """``then`` (default: an empty 200 JSON list) sent one byte every ``interval`` seconds after
+    its headers: each read succeeds well within any read timeout, yet the whole never ends."""
+    base = then or json_reply({"data": []})
+    return Reply(base.status, base.body, base.headers, base.delay, base.drop, interval)
+
+
+def gzip_reply(raw: bytes, status: int = 200) -> Reply:
+    """``raw`` gzip-compressed, with ``Content-Encoding: gzip`` (a gzip bomb when ``raw`` is
+    large and repetitive: 50 MB of spaces compress to some 50 KB)."""
+    import gzip
+
+    return Reply(status, gzip.compress(raw, compresslevel=9),
+                 {"Content-Type": "application/json", "Content-Encoding": "gzip"})
 
 
 def models_body(shape: str, ids: Iterable[str], **extra: Any) -> dict[str, Any]:
@@ -305,6 +322,15 @@ class FakeProvider:
                 h.send_header(name, value)
             h.send_header("Content-Length", str(len(reply.body)))
             h.end_headers()
+            if reply.trickle:
+                h.wfile.flush()
+                for i in range(len(reply.body)):
+                    if self._stopping.wait(reply.trickle):
+                        break
+                    h.wfile.write(reply.body[i:i + 1])
+                    h.wfile.flush()
+                h.close_connection = True
+                return
             h.wfile.write(reply.body)
             h.wfile.flush()
         except OSError:  # the client gave up (timeout) and closed the socket

@@ -59,12 +59,18 @@ def migrate_lift(
         with progress_bar("Lifting") as progress:
             report = lift.lift(ctx.obj, dry_run=dry_run or check, all_users=all_users,
                                merge_identical=merge_identical, progress=progress)
-        write(report_view.render(report, fmt))
-    if output_file:
-        done = "would lift" if report.dry_run else "lifted"
-        extra = f" in run {report.run_id} (backup: {report.backup})" if report.run_id else ""
-        output.note(f"{done.capitalize()} {report.summary['lifted']} connection(s){extra}; "
-                    f"report written to {output_file}.")
+        try:
+            write(report_view.render(report, fmt))  # a closed stdout (`| head -1`) ends it quietly
+        finally:
+            # the run id (for --undo) and the backup also go to stderr: whatever became of
+            # stdout, the lift is committed and these are what its user needs
+            if report.run_id or output_file:
+                done = "would lift" if report.dry_run else "lifted"
+                extra = (f" in run {report.run_id} (backup: {report.backup}; undo with "
+                         f"`provctl migrate-lift --undo {report.run_id}`)" if report.run_id else "")
+                written = f"; report written to {output_file}" if output_file else ""
+                output.note(f"{done.capitalize()} {report.summary['lifted']} connection(s){extra}"
+                            f"{written}.")
     if check and report.pending:
         raise Conflict(f"{report.summary['lifted']} legacy connection(s) await a lift",
                        hint="review the report, then run `provctl migrate-lift`")

@@ -27,7 +27,7 @@ TREE = {
                 (('--agent',), 'agent', False, 'Agent this was connected through (recorded; created if missing).'),
                 (('--replace',), None, False, 'Store new values in an existing connection with this label.'),
                 (('--verify',), None, False, "Ask the provider's models endpoint first; refuse to save on a rejection (exit 5…"),
-                (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                (('--timeout',), 'text', False, 'Deadline for each request to a provider endpoint, 0.1–600 seconds (one retry).'),
                 (('--json',), None, False, 'Print the result as JSON on stdout.'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
             ],
@@ -43,7 +43,7 @@ TREE = {
                 (('--format',), ('choice', 'text', 'json', 'env', 'key'), False, 'text (default): the connection and its base URL; json: the whole decision; env:…'),
                 (('--reveal',), None, False, 'Also print the key (text: its own line; json: selected.api_key).'),
                 (('--probe',), None, False, "Also ask each candidate's endpoint; skip it with probe_failed if it fails."),
-                (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                (('--timeout',), 'text', False, 'Deadline for each request to a provider endpoint, 0.1–600 seconds (one retry).'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
             ],
             'args': [
@@ -55,7 +55,7 @@ TREE = {
             'options': [
                 (('--agent',), 'agent', False, 'The agent asking (context only, as for resolve).'),
                 (('--probe',), None, False, "Also ask each candidate's endpoint; skip it with probe_failed if it fails."),
-                (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                (('--timeout',), 'text', False, 'Deadline for each request to a provider endpoint, 0.1–600 seconds (one retry).'),
                 (('--mask', '--no-mask'), None, False, "--mask: pass CMD's stdout and stderr through provctl with the key replaced by <…"),
                 (('--quiet',), None, False, 'No skip lines on stderr when a connection is selected.'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
@@ -205,7 +205,7 @@ TREE = {
                     'help': 'Discover the models each connection offers (its models endpoint) and store them.',
                     'options': [
                         (('--all',), None, False, 'Refresh every enabled user-level connection.'),
-                        (('--timeout',), 'text', False, 'Read timeout for provider endpoints, in seconds.'),
+                        (('--timeout',), 'text', False, 'Deadline for each request to a provider endpoint, 0.1–600 seconds (one retry).'),
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),
                     ],

@@ -173,9 +173,11 @@ def upgrade(path: Path, *, announce: bool = True) -> tuple[str | None, str, Path
             raise
         raise database_error(path, exc) from exc
     if announce and revision is not None:
+        from ..domain.text import escape
+
         print(
             f"provctl: upgraded the database schema from {revision} to {revisions.HEAD} "
-            f"(backup: {backup})",
+            f"(backup: {escape(backup)})",
             file=sys.stderr,
         )
     return revision, revisions.HEAD, backup

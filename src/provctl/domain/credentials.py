@@ -11,6 +11,7 @@ from typing import Callable, Mapping, NamedTuple
 
 from ..errors import Conflict, SecretStoreError, UsageError
 from . import timeutil
+from .text import hidden_char, is_utf8, preview
 from .families import LOCAL, SUBSCRIPTION, check_auth, check_base_url, family
 from .rows import ConnectionRow
 
@@ -68,7 +69,8 @@ def check_key_env(name: str | None) -> str | None:
         return None
     name = name.strip()
     if not is_env_name(name):
-        raise UsageError(f"invalid environment variable name {name!r}", hint="e.g. --key-env OPENAI_API_KEY")
+        raise UsageError(f"invalid environment variable name {preview(name)}",
+                         hint="a name of letters, digits and _, e.g. --key-env OPENAI_API_KEY")
     return name
 
 
@@ -79,6 +81,11 @@ def check_key(key: str | None) -> str | None:
     key = key.strip()
     if not key:
         raise UsageError("the key is empty", hint="pass the key on stdin (--key-stdin) or at the prompt")
+    if not is_utf8(key):  # never echoed: it is the secret
+        raise UsageError("the key is not valid UTF-8", hint="give the key as UTF-8 text")
+    if hidden_char(key) is not None:
+        raise UsageError("the key contains a control or invisible character",
+                         hint="give the key alone, as printable text (one key, on one line)")
     return key
 
 
@@ -88,7 +95,7 @@ def key_source_order(given: str | None, key_env: str | None) -> str:
         return "keyring,env" if key_env else "keyring"
     value = given.replace(" ", "")
     if value not in KEY_SOURCES:
-        raise UsageError(f"invalid --key-source {given!r}", hint="use one of: " + ", ".join(KEY_SOURCES))
+        raise UsageError(f"invalid --key-source {preview(given)}", hint="use one of: " + ", ".join(KEY_SOURCES))
     if value == "env" and not key_env:
         raise UsageError("--key-source env needs --key-env VAR")
     return value

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple
 
 from ..errors import UsageError
+from .text import hidden_char, kind, preview
 
 API_KEY, SUBSCRIPTION, LOCAL = "api_key", "subscription", "local"
 AUTH_TYPES = (API_KEY, SUBSCRIPTION, LOCAL)
@@ -112,14 +113,14 @@ def family(name: str) -> Family:
         return FAMILIES[name]
     except KeyError:
         raise UsageError(
-            f"unknown provider {name!r}",
+            f"unknown provider {preview(name)}",
             hint="known providers: " + ", ".join(FAMILIES),
         ) from None
 
 
 def check_auth(fam: Family, auth_type: str) -> str:
     if auth_type not in AUTH_TYPES:
-        raise UsageError(f"unknown auth type {auth_type!r}", hint="use one of: " + ", ".join(AUTH_TYPES))
+        raise UsageError(f"unknown auth type {preview(auth_type)}", hint="use one of: " + ", ".join(AUTH_TYPES))
     if auth_type not in fam.auth_types:
         raise UsageError(
             f"provider {fam.name} does not support auth type {auth_type}",
@@ -129,16 +130,38 @@ def check_auth(fam: Family, auth_type: str) -> str:
 
 
 def check_base_url(url: str) -> str:
+    """A base URL as given (SPEC §4): ``http`` or ``https`` with a host; no whitespace, control
+    or invisible characters, no credentials (``user:password@``), a valid port and IPv6
+    literal. Returned trimmed, without a trailing ``/``. A refusal echoes the value only as
+    its first 8 characters and its length (it may be a key given in the wrong place)."""
     from urllib.parse import urlsplit  # not on the resolve path
 
     url = url.strip()
-    parts = urlsplit(url)
+
+    def bad(problem: str, hint: str = "a base URL is http:// or https:// with a host, "
+                                      "e.g. https://api.openai.com/v1") -> UsageError:
+        return UsageError(f"invalid base URL {preview(url)}: {problem}", hint=hint)
+
+    ch = hidden_char(url)
+    if ch is not None:
+        raise bad(f"it contains {kind(ch)}")
+    if any(c.isspace() for c in url):
+        raise bad("it contains whitespace", "percent-encode a space in a path as %20")
     try:
-        parts.port  # noqa: B018  (raises on a port out of range)
-    except ValueError:
-        raise UsageError(f"invalid base URL {url!r}: bad port", hint="a port is 1–65535") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"invalid base URL {url!r}", hint="a base URL is http:// or https:// with a host")
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port out of range or not a number)
+    except ValueError as exc:
+        if "IPv6" in str(exc):
+            raise bad("invalid IPv6 address", "an IPv6 host is written in brackets: "
+                      "http://[::1]:8000/v1") from None
+        raise bad("bad port", "a port is 1–65535") from None
+    if parts.scheme not in ("http", "https"):
+        raise bad("the scheme must be http or https")
+    if "@" in parts.netloc:
+        raise bad("it contains credentials (user:password@)",
+                  "give the key with --key-stdin or --key-env, never inside the URL")
+    if not parts.hostname:
+        raise bad("it has no host")
     return url.rstrip("/")
 
 

@@ -1,13 +1,15 @@
-"""Label and name rules (SPEC §1): trimmed, 1–64 code points, no control or bidi characters."""
+"""Label and name rules (SPEC §1): trimmed, 1–64 code points; no control characters (Cc), no
+invisible format characters (Cf: bidi controls, zero-width spaces, the BOM), no line or
+paragraph separators (Zl, Zp), and nothing that was not UTF-8 (a lone surrogate)."""
 
 from __future__ import annotations
 
 import unicodedata
 
 from ..errors import UsageError
+from . import text as _text
 
 MAX_LEN = 64
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def fold(text: str) -> str:
@@ -48,10 +50,13 @@ def clean(raw: str, what: str = "label") -> str:
 
 
 def check_chars(text: str, what: str) -> None:
-    """Refuse (exit 2) a control or bidirectional-control character in a name or label."""
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
-            raise UsageError(
-                f"{what} contains a control character (U+{ord(ch):04X})",
-                hint=f"use printable characters only in {article(what)} {what}",
-            )
+    """Refuse (exit 2) a name or label holding a control, invisible or separator character, or
+    bytes that were not UTF-8: two labels that look the same must compare the same (SPEC §1)."""
+    ch = _text.hidden_char(text)
+    if ch is not None:
+        raise UsageError(
+            f"{what} contains {_text.kind(ch)}",
+            hint=f"use printable characters only in {article(what)} {what}"
+            + (" (provctl reads arguments and files as UTF-8)"
+               if unicodedata.category(ch) == "Cs" else ""),
+        )

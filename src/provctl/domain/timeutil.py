@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ..errors import UsageError
+from .text import preview
 
 FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -30,7 +31,7 @@ def parse_user_time(text: str) -> str:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise UsageError(
-            f"cannot parse time {text!r}", hint="use ISO-8601, e.g. 2026-12-31T23:59:00Z"
+            f"cannot parse time {preview(text)}", hint="use ISO-8601, e.g. 2026-12-31T23:59:00Z"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
@@ -38,5 +39,5 @@ def parse_user_time(text: str) -> str:
         return stamp(moment)
     except (OverflowError, ValueError):
         raise UsageError(  # year 1 with a positive offset, say: not representable in UTC
-            f"cannot parse time {text!r}", hint="use ISO-8601, e.g. 2026-12-31T23:59:00Z"
+            f"cannot parse time {preview(text)}", hint="use ISO-8601, e.g. 2026-12-31T23:59:00Z"
         ) from None

@@ -8,7 +8,11 @@ Rules, in one place:
 * URL = effective base URL + the family's ``models_path``; the key goes only into the
   header(s) its (family, auth type) row names (SPEC §4 HTTP auth, ``adapters.AUTH_HEADERS``),
   never into a URL.
-* Timeouts: connect ``connect_timeout`` (3 s), read ``timeout`` (10 s).
+* Timeouts: connect ``connect_timeout`` (3 s); ``timeout`` (10 s) is a deadline for each
+  whole request, redirects and body included, so a trickling server cannot stretch it.
+* Limits (``limits``): bodies at most 10 MB decompressed, at most 100,000 model ids; an id
+  must be printable and at most 256 characters, and one containing the key is dropped (the
+  ``detail`` of an ``ok`` result says how many were dropped, and why).
 * One retry after ``backoff`` seconds on connection errors, timeouts, 429 and 5xx.
   401/403 -> ``unauthorized`` (no retry); other statuses -> ``error`` with the status.
 * Redirects are followed only to the same origin (or an http -> https upgrade of the
@@ -34,6 +38,7 @@ from .. import __version__
 from ..errors import UsageError
 from ..domain.families import check_auth, effective_base_url, family
 from .adapters import SHAPES, ShapeError, auth_headers
+from .limits import MAX_MODEL_IDS, BadEncoding, BodyTooLarge, check_ids, fetch
 
 __all__ = [
     "BAD_RESPONSE",
@@ -222,9 +227,13 @@ class _Call:
                     raise _Failure(self._result(
                         BAD_RESPONSE, status, f"unexpected JSON: {exc}")) from None
                 ids.extend(page.model_ids)
+                if len(ids) > MAX_MODEL_IDS:
+                    return self._result(BAD_RESPONSE, status,
+                                        f"more than {MAX_MODEL_IDS:,} model ids")
                 params = page.next_params
                 if params is None:
-                    return EndpointResult(OK, status, None, tuple(sorted(set(ids))))
+                    checked = check_ids(ids, self.key)
+                    return EndpointResult(OK, status, checked.note, checked.ids)
             return self._result(BAD_RESPONSE, status, f"more than {MAX_PAGES} pages of models")
         except _Failure as failure:
             return failure.result
@@ -254,7 +263,7 @@ class _Call:
         if 200 <= status < 300:
             try:
                 return status, response.json()
-            except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply
                 raise _Failure(self._result(BAD_RESPONSE, status, "response is not JSON")) from None
         if status in (401, 403):
             raise _Failure(self._result(UNAUTHORIZED, status, f"HTTP {status}"))
@@ -274,11 +283,15 @@ class _Call:
             url = httpx.URL(self.url)
         except httpx.InvalidURL as exc:
             raise _Failure(self._result(ERROR, None, f"invalid base URL: {exc}")) from None
-        timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
+        deadline = time.monotonic() + self.timeout  # the whole request, redirects included
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                response = client.get(url, params=params, headers=headers, timeout=timeout,
-                                      follow_redirects=False)
+                response = fetch(client, url, params, headers, deadline=deadline,
+                                 connect_timeout=self.connect_timeout)
+            except BodyTooLarge:
+                raise _Failure(self._result(BAD_RESPONSE, None, "response larger than 10 MB")) from None
+            except BadEncoding as exc:
+                raise _Failure(self._result(BAD_RESPONSE, None, str(exc))) from None
             except httpx.TimeoutException as exc:
                 failure = self._result(UNREACHABLE, None, self._timeout_detail(exc))
                 raise _Failure(failure, retry=True) from None

@@ -36,17 +36,54 @@ class ModelEntry:
     refs: list[str]
 
 
+MAX_FILE_BYTES = 50 * 1024 * 1024  # SPEC §2: an input file over 50 MB is exit 2
+
+
 def read_text(path: Path) -> str:
-    """The file's text (UTF-8); a missing or unreadable file is a usage error (exit 2)."""
+    """The text of an input file (SPEC §2): a regular file of at most 50 MB, UTF-8 with or
+    without a BOM. A FIFO, device or directory is refused without blocking (the file is
+    opened non-blocking and checked before a byte is read); anything else that cannot be
+    read is a usage error too (exit 2)."""
+    import os
+    import stat
+
+    from ..domain.text import escape
+
+    shown = escape(path)
     try:
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise UsageError(f"no such file: {path}", hint="check the path") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"cannot read {path}: {reason}", hint="check the file and its permissions") from None
+        raise UsageError(f"no such file: {shown}", hint="check the path") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown}: {exc.strerror or type(exc).__name__}",
+                         hint="check the file and its permissions") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)"
+                    if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise UsageError(f"{shown} is {what}, not a regular file",
+                             hint="import reads a regular file; save the data to a file first")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown}: {exc.strerror or type(exc).__name__}",
+                         hint="check the file and its permissions") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"{shown} is larger than 50 MB", hint="an inventory or .env file is far smaller; "
+                         "check that this is the right file")
+    try:
+        return data.decode("utf-8-sig")  # a UTF-8 BOM (Windows editors) is accepted
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{shown} is not UTF-8 text (line {line}, byte {exc.start + 1})",
+                         hint="save the file as UTF-8") from None
 
 
 def problems_error(problems: list[str], what: str) -> UsageError:

@@ -17,6 +17,55 @@ CONNECTION_FIELDS = ("agent", "provider", "auth_type", "label", "base_url", "key
                      "key_source", "enabled", "expires_at")
 MODEL_FIELDS = ("name", "provider", "upstream_model", "enabled", "default", "connections")
 TOP_FIELDS = ("connections", "models")
+MAX_DEPTH = 32  # an inventory nests 4 levels deep; hostile input nests 100,000
+MAX_NUMBER_CHARS = 20  # an inventory holds no numbers at all; a 5,000-digit one is refused early
+_HINT = '{"connections": [...], "models": [...]} (see `provctl export`)'
+
+
+class _Limit(ValueError):
+    """A number too long to be an inventory's (raised from the parser's hooks)."""
+
+
+def _number(text: str) -> float | int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Limit(f"a number of {len(text)} characters (the limit is {MAX_NUMBER_CHARS})")
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _constant(name: str) -> float:
+    raise _Limit(f"{name}, which is not a JSON value")
+
+
+def _depth(data: Any) -> int:
+    """The nesting depth of a parsed document, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def load(text: str) -> Any:
+    """The JSON document of an inventory, or a usage error (exit 2): not JSON, nested deeper
+    than 32 levels, a number longer than 20 characters, NaN or Infinity."""
+    try:
+        data = json.loads(text, parse_int=_number, parse_float=_number, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                         hint=f"an inventory is {_HINT}") from None
+    except RecursionError:
+        raise UsageError(f"the JSON is nested more than {MAX_DEPTH} levels deep",
+                         hint=f"an inventory is {_HINT}") from None
+    except _Limit as exc:
+        raise UsageError(f"the JSON holds {exc}", hint=f"an inventory is {_HINT}") from None
+    if _depth(data) > MAX_DEPTH:
+        raise UsageError(f"the JSON is nested more than {MAX_DEPTH} levels deep",
+                         hint=f"an inventory is {_HINT}")
+    return data
 
 
 def _opt_str(entry: dict, name: str, problems: list[str], prefix: str) -> str | None:
@@ -116,11 +165,7 @@ def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
 
 
 def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                         hint='an inventory is {"connections": [...], "models": [...]} (see `provctl export`)') from None
+    data = load(text)
     if not isinstance(data, dict):
         raise UsageError("an inventory is a JSON object",
                          hint='{"connections": [...], "models": [...]} (see `provctl export`)')

@@ -1,15 +1,60 @@
 """Everything that reaches stdout/stderr: the JSON emitter (the only serializer), Rich tables,
 stderr notes, the Error:/Hint: lines, and the choice of a report format. Rich is imported
 only when a table is drawn. Submodules render one kind of result each: ``resolve`` (resolve
-lines), ``lift`` (lift reports), ``errors`` (exceptions → exit codes), ``progress`` (bars)."""
+lines), ``lift`` (lift reports), ``errors`` (exceptions → exit codes), ``progress`` (bars).
+
+Supplied values are data (SPEC §2): every human-readable line passes through :func:`shown`,
+which writes control, invisible and separator characters escaped (``\x1b``, ``\u200b``), and
+tables hand Rich ``Text`` cells, never markup. JSON escapes the same characters
+(``\u001b``), so neither format ever sends a supplied escape sequence to a terminal."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Sequence
+
+from ..domain.text import HIDDEN_CATEGORIES
+from ..domain.text import escape as shown  # THE escaping function of every human-readable line
+
+
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal could act on: DEL and the
+# non-ASCII hidden characters. A superset of their blocks (Unicode 15; tests/unit/test_text.py
+# checks every code point against unicodedata), so readable text (é, 日本) skips the callback.
+_JSON_SUSPECT = re.compile(
+    "[\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u08ff\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]")
+
+
+def _json_escape(match: "re.Match[str]") -> str:
+    import unicodedata
+
+    ch = match.group()
+    if ch != "\x7f" and unicodedata.category(ch) not in HIDDEN_CATEGORIES:
+        return ch
+    code = ord(ch)
+    if code > 0xFFFF:  # a surrogate pair, as JSON spells characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_text(data: Any, **kwargs: Any) -> str:
+    """``json.dumps`` (UTF-8 kept readable) with DEL, C1 controls, invisible format and
+    separator characters and lone surrogates escaped too: the same document, safe to print."""
+    return json_safe(json.dumps(data, ensure_ascii=False, **kwargs))
+
+
+def json_safe(text: str) -> str:
+    """JSON text (as ``json.dumps(ensure_ascii=False)`` writes it) with the characters a
+    terminal could act on escaped; outside strings JSON is ASCII, so this touches strings only."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_SUSPECT.sub(_json_escape, text)
 
 
 def _plain(data: Any) -> Any:
@@ -22,10 +67,11 @@ def _plain(data: Any) -> Any:
 
 def choose_format(fmt: str | None, json_: bool, formats: Sequence[str], *, default: str) -> str:
     """``--format F`` checked against ``formats``; ``--json`` means ``--format json``."""
+    from ..domain.text import preview
     from ..errors import UsageError
 
     if fmt is not None and fmt not in formats:
-        raise UsageError(f"unknown format {fmt!r}", hint="use one of: " + ", ".join(formats))
+        raise UsageError(f"unknown format {preview(fmt)}", hint="use one of: " + ", ".join(formats))
     if json_:
         if fmt not in (None, "json"):
             raise UsageError(f"--json contradicts --format {fmt}", hint="--json means --format json")
@@ -34,7 +80,7 @@ def choose_format(fmt: str | None, json_: bool, formats: Sequence[str], *, defau
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(_plain(data), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(_plain(data), indent=2) + "\n")
     sys.stdout.flush()
 
 
@@ -61,12 +107,13 @@ def line(text: str) -> None:
 
 
 def note(message: str) -> None:
-    """A message for people: stderr, so stdout stays data."""
-    print(message, file=sys.stderr)
+    """A message for people: stderr, so stdout stays data. One line per call: a newline in a
+    supplied value is shown escaped, so it cannot forge a line of its own."""
+    print(shown(message), file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"Warning: {message}", file=sys.stderr)
+    print(f"Warning: {shown(message)}", file=sys.stderr)
 
 
 def leftovers(items: Sequence[Any]) -> None:
@@ -78,13 +125,13 @@ def leftovers(items: Sequence[Any]) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    print(f"Error: {message}", file=sys.stderr)
+    print(f"Error: {shown(message)}", file=sys.stderr)
     if hint:
-        print(f"Hint: {hint}", file=sys.stderr)
+        print(f"Hint: {shown(hint)}", file=sys.stderr)
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str | None = None) -> None:
-    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    rows = [["" if v is None else shown(v) for v in row] for row in rows]
     if not rows and empty:
         note(empty)
         return
@@ -95,12 +142,13 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str |
         _plain_table(columns, rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     out = Table(box=None, header_style="bold", pad_edge=False)
     for col in columns:
         out.add_column(col, no_wrap=True)
     for row in rows:
-        out.add_row(*row)
+        out.add_row(*(Text(cell) for cell in row))  # Text: data, never parsed as markup
     if not console.is_terminal:  # a pipe or file: full lines, never folded at 80 columns
         console = Console(width=4096)
     console.print(out)
@@ -146,28 +194,31 @@ def when(stamp: str) -> str:
 def destination(path: str | None) -> Iterator:
     """``write(chunks)`` to stdout, or to FILE (``--output``) — checked before anything happens,
     so a bad path never follows a lift; a FILE this creates is removed again if the block fails.
-    Text is written chunk by chunk (a 100,000-row report stays cheap)."""
-    from ..errors import UsageError
+    Text is written chunk by chunk (a 100,000-row report stays cheap).
 
+    FILE must be a regular file (a FIFO, device or directory is exit 2, and opening one never
+    blocks); it is created 0600 whatever the umask, and an existing file is overwritten and
+    made 0600 too. A reader that closes stdout early (``| head -1``) ends the text quietly:
+    what was done stays done, and the caller's exit code stands."""
     if path is None:
         def to_stdout(chunks) -> None:
             out = sys.stdout
-            for chunk in chunks:
-                out.write(chunk)
-            out.flush()
+            try:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+            except BrokenPipeError:
+                _stdout_gone()
 
         yield to_stdout
         return
-    existed = os.path.exists(path)
-    try:
-        open(path, "a", encoding="utf-8").close()
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}",
-                         hint="check the path and its permissions") from None
+    fd, created = _open_output(path)
     ok = False
 
     def to_file(chunks) -> None:
-        with open(path, "w", encoding="utf-8") as f:
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
             for chunk in chunks:
                 f.write(chunk)
 
@@ -175,8 +226,65 @@ def destination(path: str | None) -> Iterator:
         yield to_file
         ok = True
     finally:
-        if not ok and not existed:
+        os.close(fd)
+        if not ok and created:
             try:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def _open_output(path: str) -> tuple[int, bool]:
+    """Open ``--output FILE`` for writing without truncating it yet: (fd, created)."""
+    import stat
+
+    from ..errors import UsageError
+
+    def refuse(reason: str) -> UsageError:
+        return UsageError(f"cannot write {shown(path)}: {reason}",
+                          hint="give a path to a regular file in a folder you can write")
+
+    try:
+        kind = os.stat(path).st_mode
+    except OSError:
+        kind = None  # missing (or unreadable): the open below says what is wrong
+    if kind is not None and not stat.S_ISREG(kind):
+        what = ("a directory" if stat.S_ISDIR(kind) else "a FIFO (named pipe)" if stat.S_ISFIFO(kind)
+                else "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "not a regular file")
+        raise refuse(f"it is {what}")
+    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    created = False
+    try:
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+        except FileExistsError:
+            fd = os.open(path, flags)
+    except OSError as exc:
+        raise refuse(exc.strerror or type(exc).__name__) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("it is not a regular file (a FIFO, device or directory)")
+        if stat.S_IMODE(info.st_mode) != 0o600:
+            os.fchmod(fd, 0o600)  # created 0600 whatever the umask; an existing file made so
+        os.set_blocking(fd, True)
+    except BaseException as exc:
+        os.close(fd)
+        if created:
+            os.unlink(path)
+        if isinstance(exc, OSError):
+            raise refuse(exc.strerror or type(exc).__name__) from None
+        raise
+    return fd, created
+
+
+def _stdout_gone() -> None:
+    """The reader of stdout went away: send the rest of this process's output nowhere, so the
+    interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's stream)
+        pass

@@ -4,8 +4,9 @@ Rich layout pass, and the JSON rows go through the C encoder one line each."""
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
+
+from . import json_safe, json_text, shown  # names are data: control characters escaped
 
 FORMATS = ("table", "json", "markdown")
 COLUMNS = ("USER", "AGENT", "PROVIDER", "AUTH TYPE", "OLD LABEL", "NEW LABEL", "ACTION", "MERGED INTO")
@@ -52,8 +53,9 @@ def _action(report, action: str) -> str:
 
 
 def _cells(report) -> list[tuple]:
-    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label, r.new_label, _action(report, r.action),
-             r.merged_into[:8] if r.merged_into else "") for r in report.iter_rows()]
+    return [(shown(r.user), shown(r.agent), r.provider, r.auth_type, shown(r.old_label),
+             shown(r.new_label), _action(report, r.action), r.merged_into[:8] if r.merged_into else "")
+            for r in report.iter_rows()]
 
 
 def _mergeable_intro(report) -> str:
@@ -62,8 +64,8 @@ def _mergeable_intro(report) -> str:
 
 
 def _mergeable_cells(report) -> list[tuple]:
-    return [(r.user, r.agent, r.provider, r.auth_type, r.old_label,
-             f"{r.new_label} [{r.merged_into[:8]}]") for r in report.mergeable_rows()]
+    return [(shown(r.user), shown(r.agent), r.provider, r.auth_type, shown(r.old_label),
+             f"{shown(r.new_label)} [{r.merged_into[:8]}]") for r in report.mergeable_rows()]
 
 
 def _json_lines(head: dict, key: str, fields: tuple[str, ...], rows) -> Iterator[str]:
@@ -72,7 +74,7 @@ def _json_lines(head: dict, key: str, fields: tuple[str, ...], rows) -> Iterator
     ``json.dumps(..., indent=2)`` up to whitespace, at a fraction of the cost."""
     from json.encoder import encode_basestring as enc  # the C string encoder
 
-    text = json.dumps({**head, key: [None]}, indent=2, ensure_ascii=False)
+    text = json_text({**head, key: [None]}, indent=2)
     before, after = text.split("    null\n", 1)
     names = [enc(f) + ": " for f in fields]
     yield before
@@ -83,17 +85,17 @@ def _json_lines(head: dict, key: str, fields: tuple[str, ...], rows) -> Iterator
             [n + ("null" if v is None else enc(v)) for n, v in zip(names, row)]) + "}")
         separator = ",\n    {"
         if len(batch) == 5000:
-            yield "".join(batch)
+            yield json_safe("".join(batch))
             batch = []
     batch.append("\n")
-    yield "".join(batch)
+    yield json_safe("".join(batch))
     yield after + "\n"
 
 
 def render(report, fmt: str) -> Iterator[str]:
     if fmt == "json":
         if not report.plan:
-            yield json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            yield json_text(report.to_dict(), indent=2) + "\n"
             return
         head = report.head()
         ordered = {"dry_run": head["dry_run"], "run_id": head["run_id"], "backup": head["backup"],
@@ -115,7 +117,7 @@ def render(report, fmt: str) -> Iterator[str]:
         yield from _columns(MERGEABLE_COLUMNS, _mergeable_cells(report))
     if report.run_id:
         yield f"Run: {report.run_id} (undo with `provctl migrate-lift --undo {report.run_id}`)\n"
-        yield f"Backup: {report.backup}\n"
+        yield f"Backup: {shown(report.backup)}\n"
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\|*_`<>[]#"})
@@ -149,7 +151,7 @@ def _markdown(report) -> Iterator[str]:
         yield (f"**{s['lifted']} legacy connection(s) lifted**: {s['relabelled']} relabelled, "
                f"{s['merged']} merged, {s['kept']} kept.\n\n")
     if report.run_id:
-        yield (f"Run `{report.run_id}`; backup `{report.backup}`; undo with "
+        yield (f"Run `{report.run_id}`; backup `{shown(report.backup)}`; undo with "
                f"`provctl migrate-lift --undo {report.run_id}`.\n\n")
     if report.plan:
         yield from _md_table(COLUMNS, _cells(report))
@@ -165,13 +167,14 @@ def render_undo(result, fmt: str) -> Iterator[str]:
         head = result.to_dict()
         rows = head["rows"]
         if not rows:
-            yield json.dumps(head, indent=2, ensure_ascii=False) + "\n"
+            yield json_text(head, indent=2) + "\n"
             return
         ordered = {"run_id": head["run_id"], "undone_at": head["undone_at"], "rows": None,
                    "models_restored": head["models_restored"], "summary": head["summary"]}
         yield from _json_lines(ordered, "rows", result.ROW_FIELDS, result.rows)
         return
-    cells = [(r.user, r.agent, r.provider, r.auth_type, r.lifted_label, r.label, r.action) for r in result.rows]
+    cells = [(shown(r.user), shown(r.agent), r.provider, r.auth_type, shown(r.lifted_label),
+              shown(r.label), r.action) for r in result.rows]
     s = result.summary
     line = (f"Undid lift run {result.run_id}: {s['restored']} connection(s) restored "
             f"({s['merged_restored']} merged rows recreated, {s['models_restored']} priority lists put back).")

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..domain.handoff import variables
 from ..domain.resolution import MODEL_DISABLED, NO_CONNECTIONS, SKIPPED, Resolution
-from . import choose_format, emit_json, error
+from . import choose_format, emit_json, error, shown
 
 FORMATS = ("text", "json", "env", "key")
 
@@ -38,8 +38,8 @@ def skip_lines(res: Resolution) -> list[str]:
     lines = []
     for c in res.candidates:
         if c.outcome == SKIPPED:
-            lines.append(f"Skipped {c.ref} (priority {c.priority}): {c.reason}"
-                         + (f" — {c.detail}" if c.detail and c.detail != c.reason else ""))
+            lines.append(shown(f"Skipped {c.ref} (priority {c.priority}): {c.reason}"
+                               + (f" — {c.detail}" if c.detail and c.detail != c.reason else "")))
     return lines
 
 
@@ -77,8 +77,8 @@ def render(res: Resolution, fmt: str, *, reveal: bool, out: Callable[[str], None
             elif fmt == "key":  # the secret alone (an empty line for a local connection)
                 out(res.selected.api_key or "")
             else:
-                out(res.selected.ref)
-                out(res.selected.base_url)
+                out(shown(res.selected.ref))  # data: escaped like every line for people
+                out(shown(res.selected.base_url))
                 if reveal and res.selected.api_key is not None:
                     out(res.selected.api_key)
     if res.selected is None:

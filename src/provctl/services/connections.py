@@ -180,7 +180,9 @@ def list_connections(ctx: AppContext, *, provider: str | None = None, status: st
     if provider is not None:
         family(provider)
     if status is not None and status not in LIST_STATUSES:
-        raise UsageError(f"unknown status {status!r}", hint="use one of: " + ", ".join(LIST_STATUSES))
+        from ..domain.text import preview
+
+        raise UsageError(f"unknown status {preview(status)}", hint="use one of: " + ", ".join(LIST_STATUSES))
     with ctx.reading() as execute:
         rows = read.user_connections(execute, ctx.user_key)
     views = [ConnectionView.of(r, now=ctx.now(), environ=ctx.environ) for r in rows]

@@ -285,7 +285,7 @@ def refresh(
         row = targets[index]
         if outcome.ok:
             model_ids[row.id] = outcome.model_ids
-            finish(index, line(row, OK, len(outcome.model_ids), None))
+            finish(index, line(row, OK, len(outcome.model_ids), outcome.detail))  # dropped ids
         else:
             finish(index, line(row, outcome.result, None,
                                failure_detail(row.provider, row.base_url, outcome)))
