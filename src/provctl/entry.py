@@ -157,6 +157,8 @@ def parse_show(args: list[str]) -> dict | None:
     order): the options of a ``providers show`` the fast path serves, else None. The text
     form renders a Rich table, so it stays with Typer."""
     opts: dict = {}
+    if undecodable_argument(args) is not None:
+        return None  # the Typer app refuses it, with the same words as for every command
     i = 0
     while i < len(args) and args[i] != "providers":
         nxt = _take(args, i, _GLOBAL_VALUE, opts)

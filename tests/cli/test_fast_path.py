@@ -98,6 +98,7 @@ def test_fast_path_serves_providers_show_json(argv, ref):
     ["providers", "show", "--", "--json"], ["providers", "show", "Work", "--help"],
     ["providers", "list", "--json"], ["providers"], ["show", "Work", "--json"],
     ["--verbose", "providers", "show", "Work", "--json"], ["providers", "--db", "x", "show", "W", "--json"],
+    ["providers", "show", "W\udcff", "--json"],  # not UTF-8: Typer refuses it (exit 2)
 ])
 def test_every_other_providers_invocation_goes_to_typer(argv):
     assert parse_show(argv) is None
