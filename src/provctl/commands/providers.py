@@ -49,7 +49,7 @@ def providers_list(
 
 @app.command("show")
 def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> None:
-    """Show one connection and the models it is attached to.
+    """Show one connection, the models it is attached to and the listed agents granted it.
 
     \b
     Example:
@@ -68,6 +68,7 @@ def providers_show(ctx: typer.Context, ref: RefArg, json_: JsonOpt = False) -> N
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
         ("base URL", v.base_url_shown), ("expires", detail.expires_at or "—"),
         ("agent", v.agent or "— (user-level)"), ("connected via", detail.connected_via or "—"),
+        ("granted to", ", ".join(detail.granted_to) or "—"),
         ("discovered models", v.models), ("created", v.created_at),
     ]
     output.table(["FIELD", "VALUE"], fields)

@@ -161,6 +161,7 @@ def show(ctx: AppContext, ref: str) -> ConnectionDetail:
     with ctx.reading() as execute:
         row = refs.pick(read.user_connections(execute, ctx.user_key), ref)
         attachments = read.attachments_of_connection(execute, row.id)
+        granted_to = read.granted_to(execute, row.id)
     return ConnectionDetail(
         connection=ConnectionView.of(row, now=ctx.now(), environ=ctx.environ),
         key_env=row.key_env,
@@ -169,6 +170,7 @@ def show(ctx: AppContext, ref: str) -> ConnectionDetail:
         expires_at=row.expires_at,
         connected_via=row.connected_via,
         attachments=attachments,
+        granted_to=granted_to,
     )
 
 

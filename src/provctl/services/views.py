@@ -80,6 +80,7 @@ class ConnectionDetail:
     expires_at: str | None
     connected_via: str | None
     attachments: list[tuple[str, int]] = field(default_factory=list)
+    granted_to: list[str] = field(default_factory=list)  # names of the listed agents granted it
 
     def to_dict(self) -> dict:
         return {
@@ -90,4 +91,5 @@ class ConnectionDetail:
             "expires_at": self.expires_at,
             "connected_via": self.connected_via,
             "attachments": [{"model": m, "priority": p} for m, p in self.attachments],
+            "granted_to": list(self.granted_to),
         }
