@@ -36,6 +36,17 @@ class ModelEntry:
     refs: list[str]
 
 
+@dataclass(frozen=True)
+class AgentEntry:
+    """One agent's access to import (inventories only, SPEC §10)."""
+
+    source: str
+    name: str  # cleaned
+    display_name: str | None
+    access: str  # all | listed
+    granted: list[str]  # PROVIDER/AUTH_TYPE/LABEL references
+
+
 def read_text(path: Path) -> str:
     """The file's text (UTF-8); a missing or unreadable file is a usage error (exit 2)."""
     try:
