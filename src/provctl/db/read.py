@@ -192,7 +192,7 @@ def resolution_rows(execute: Execute, user_key: str, name_key: str | None, agent
     """What ``resolve`` judges, in ONE query: the user's model NAME (folded; with ``name_key``
     None, the user's default model), the agent ``agent_key`` (folded) as (id, name, access) or
     None when not asked or not found, the (priority, connection) list by priority, and the
-    ids of the listed connections granted to that agent. None when there is no such model."""
+    ids of the attached connections granted to that agent. None when there is no such model."""
     if name_key is None:
         where, params = "WHERE u.name_key = ? AND m.is_default = 1", (agent_key, user_key)
     else:
