@@ -12,6 +12,8 @@ machine hits every command alike:
 
   floor          a stdlib-only script: open the SQLite file, one indexed 3-table join, print JSON
   resolve-env    provctl resolve MODEL --json, the key from an environment variable
+  resolve-agent  provctl resolve MODEL --agent NAME --json: resolve-env for a listed agent,
+                 granted only the model's second connection (the first: agent_denied)
   resolve-keyring provctl resolve MODEL --json, the key from the keyring (skipped when no
                  usable keyring backend answers; run under bench/secret-service.sh for the real
                  Secret Service)
@@ -20,7 +22,7 @@ machine hits every command alike:
   exec-env       provctl exec MODEL --no-mask -- true, the resolve-env model: the same walk, then
                  execve of `true` (issue 9: within a few milliseconds of resolve-env)
 
-and prints medians, the ratios and the targets of issue 3: resolve-env ≤ 2.5 × floor,
+and prints medians, the ratios and the targets of issue 3: resolve-env (and resolve-agent, issue 12) ≤ 2.5 × floor,
 resolve-keyring ≤ 150 ms, other commands ≤ 250 ms. A benchmark, not a test: it exits 0
 whatever it measures (unless a command fails).
 """
@@ -49,6 +51,7 @@ PER_MODEL = 5
 FAMILIES = ("openai", "anthropic", "mistral", "groq")
 STAMP = "2026-01-01T00:00:00.000000Z"
 KEYRING_SECRET = "sk-bench-" + uuid.uuid4().hex
+BENCH_AGENT = "bench-bot"
 
 FLOOR = r'''
 import json, sqlite3, sys
@@ -125,17 +128,27 @@ def build(work: Path, provctl: str, env: dict) -> dict:
 
     # the env-key model (an anthropic one: every connection of its family has an env key)
     env_model = "model-0501"
-    first = sqlite3.connect(db).execute(
-        "SELECT c.key_env FROM models m JOIN attachments t ON t.model_id = m.id JOIN connections c "
-        "ON c.id = t.connection_id WHERE m.name = ? AND t.priority = 1", (env_model,)).fetchone()[0]
+    (first, _), (second, second_id) = sqlite3.connect(db).execute(
+        "SELECT c.key_env, c.id FROM models m JOIN attachments t ON t.model_id = m.id JOIN connections c "
+        "ON c.id = t.connection_id WHERE m.name = ? AND t.priority <= 2 ORDER BY t.priority",
+        (env_model,)).fetchall()
     env[first] = "sk-from-env-" + uuid.uuid4().hex
-    return {"uid": uid, "env_model": env_model, "keyring_model": "model-0004", "keyring_ok": keyring_ok}
+    env[second] = "sk-from-env-" + uuid.uuid4().hex
+    # a listed agent granted the env model's priority 2 only: resolve-agent skips priority 1
+    # with agent_denied and selects priority 2 (SPEC §10), from the same one read query
+    sh([provctl, "agent", "add", BENCH_AGENT, "--access", "listed"], env)
+    sh([provctl, "agent", "grant", BENCH_AGENT, second_id], env)
+    return {"uid": uid, "env_model": env_model, "keyring_model": "model-0004", "keyring_ok": keyring_ok,
+            "agent_pick": second_id}
 
 
 def check(provctl: str, env: dict, names: dict) -> None:
     """Each timed command does what it is timed for."""
     doc = json.loads(sh([provctl, "resolve", names["env_model"], "--json"], env).stdout)
     assert doc["selected"]["credential_source"] == "env", doc
+    doc = json.loads(sh([provctl, "resolve", names["env_model"], "--agent", BENCH_AGENT, "--json"], env).stdout)
+    assert doc["selected"]["id"] == names["agent_pick"], doc
+    assert doc["candidates"][0]["reason"] == "agent_denied", doc
     if names["keyring_ok"]:
         doc = json.loads(sh([provctl, "resolve", names["keyring_model"], "--json"], env).stdout)
         assert doc["selected"]["credential_source"] == "keyring", doc
@@ -208,6 +221,7 @@ def main() -> None:
         commands = {
             "floor": [python, str(floor_py), env["PROVCTL_DB"], names["uid"], names["env_model"]],
             "resolve-env": [provctl, "resolve", names["env_model"], "--json"],
+            "resolve-agent": [provctl, "resolve", names["env_model"], "--agent", BENCH_AGENT, "--json"],
             "resolve-keyring": [provctl, "resolve", names["keyring_model"], "--json"],
             "resolve-kr-named": [provctl, "resolve", names["keyring_model"], "--json"],
             "providers-list": [provctl, "providers", "list", "--json"],
@@ -252,7 +266,9 @@ def main() -> None:
             print(f"{name:<17} {med[name]:>6.1f}ms {min(xs):>6.1f}ms {p90:>6.1f}ms")
         print()
         ratio = med["resolve-env"] / med["floor"]
-        verdicts = [("resolve-env / floor", f"{ratio:.2f}×", "≤ 2.5×", ratio <= 2.5)]
+        agent_ratio = med["resolve-agent"] / med["floor"]
+        verdicts = [("resolve-env / floor", f"{ratio:.2f}×", "≤ 2.5×", ratio <= 2.5),
+                    ("resolve-agent / floor", f"{agent_ratio:.2f}×", "≤ 2.5×", agent_ratio <= 2.5)]
         if "resolve-keyring" in med:
             verdicts.append(("resolve-keyring", f"{med['resolve-keyring']:.1f} ms", "≤ 150 ms",
                              med["resolve-keyring"] <= 150))

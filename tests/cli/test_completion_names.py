@@ -292,3 +292,18 @@ def test_completion_prints_the_script_that_completions_keeps(cli, shell):
 
 def test_completion_of_an_unknown_shell_is_a_usage_error(cli):
     assert_error(cli("completion", "tcsh"), 2, "unknown shell 'tcsh'", "use one of: bash, zsh, fish")
+
+
+def test_agent_commands_complete_agents_access_modes_and_grantable_references(cli, world):
+    db = cli.ctx.db_path
+    cli.json("agent", "add", "support-bot", "--json")
+    for command in ("show", "update", "grant", "revoke", "remove"):
+        assert "support-bot" in offered(db, "agent", command, "")
+    assert offered(db, "agent", "update", "support-bot", "--access", "") == ["all", "listed"]
+    assert offered(db, "agent", "add", "x", "--access=") == ["--access=all", "--access=listed"]
+    assert offered(db, "model", "show", "m", "--agent", "") == offered(db, "agent", "show", "")
+    grantable = offered(db, "agent", "grant", "support-bot", "")
+    assert world["legacy-work"][:8] not in grantable  # a legacy row cannot be granted
+    assert "anthropic/Work" in grantable and "My Label" in grantable
+    assert "My Label" not in offered(db, "agent", "grant", "support-bot", "My Label", "")  # typed already
+    assert world["legacy-work"][:8] in offered(db, "agent", "revoke", "support-bot", "")

@@ -13,6 +13,7 @@ show REF --json`` is served there too, and is in the same matrix).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -187,6 +188,10 @@ SETUP = textwrap.dedent("""
     run("model", "update", "off", "--disable")
     run("model", "add", "dead", "--provider", "openai", "--attach", "Old", "--attach", "Sub")
     run("--user", "bob", "model", "add", "x", "--provider", "openai")
+    run("agent", "add", "bot")  # access all: no check
+    run("agent", "add", "ci-only", "--access", "listed")
+    run("agent", "grant", "ci-only", "openai/CI")
+    run("agent", "add", "locked", "--access", "listed")  # no grants: can use nothing
     from provctl.services.connections import list_connections
     from provctl.context import AppContext
     from provctl.db.paths import resolve_db_path
@@ -284,6 +289,20 @@ CASES = [
     Case(("resolve", "dead", "--json"), 5),
     Case(("resolve", "dead", "--format", "env"), 5),
     Case(("resolve", "chain", "--json"), 5, (("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring"),), keyring=True),
+    # --agent: unknown is exit 3; a listed agent skips what is not granted (agent_denied)
+    Case(("resolve", "chain", "--agent", "ci-only", "--json"), 0, CI),
+    Case(("resolve", "chain", "--agent=CI-ONLY"), 0, CI),
+    Case(("resolve", "chain", "--agent", "ci-only", "--format", "env"), 0, CI),
+    Case(("resolve", "kr", "--agent", "ci-only", "--json"), 5),
+    Case(("resolve", "kr", "--agent", "ci-only", "--format", "env"), 5),
+    Case(("resolve", "chain", "--agent", "locked"), 5, CI),
+    Case(("resolve", "dead", "--agent", "locked", "--json"), 5),
+    Case(("resolve", "kr", "--agent", "bot", "--json"), 0, keyring=True),
+    Case(("resolve", "chain", "--agent", "nobody"), 3, CI),
+    Case(("resolve", "chain", "--agent", "nobody", "--json"), 3),
+    Case(("resolve", "--agent", "nobody"), 3),
+    Case(("resolve", "nope", "--agent", "nobody"), 3),
+    Case(("--user", "bob", "resolve", "x", "--agent", "bot"), 3),
     # exit 3
     Case(("resolve", "nope"), 3),
     Case(("resolve", "nope", "--json"), 3),
@@ -387,6 +406,21 @@ def test_env_output_evaluates_in_sh(world):
     gateway = run_path("fast", ["resolve", "gateway", "--format", "env"], env, root)
     out = subprocess.run(["sh", "-c", gateway.stdout + 'printf %s "$PROVCTL_MODEL"'], capture_output=True, text=True).stdout
     assert out == "meta/llama 3's"
+
+
+def test_fast_path_checks_the_agents_access(world):
+    root, env = world
+    fast = run_path("fast", ["resolve", "chain", "--agent", "CI-only", "--json"], dict(env, **dict(CI)), root)
+    doc = json.loads(fast.stdout)
+    assert (fast.code, doc["agent"], doc["selected"]["label"]) == (0, "ci-only", "CI")
+    assert [(c["label"], c["outcome"], c["reason"]) for c in doc["candidates"]] == [
+        ("Old", "skipped", "agent_denied"), ("Sub", "skipped", "agent_denied"),
+        ("CI", "selected", None), ("Work", "not_tried", None)]
+    assert "keyring" not in fast.modules  # the access check reads no keyring
+    unknown = run_path("fast", ["resolve", "chain", "--agent", "nobody"], env, root)
+    assert (unknown.code, unknown.stdout) == (3, "")
+    assert unknown.stderr == ("Error: no agent named 'nobody'\n"
+                              "Hint: see `provctl agent list`, or add it with `provctl agent add nobody`\n")
 
 
 def test_keyring_key_resolve_imports_keyring_but_nothing_heavy(world):

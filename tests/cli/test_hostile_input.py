@@ -299,7 +299,7 @@ def test_invisible_characters_in_labels_and_names_are_exit_2(cli, db_path, text,
 
 def test_hostile_inventories_are_exit_2(cli, tmp_path):
     """7: 100,000 nested arrays (RecursionError) and a 5,000-digit integer were exit 1."""
-    hint = 'an inventory is {"connections": [...], "models": [...]} (see `provctl export`)'
+    hint = 'an inventory is {"connections": [...], "models": [...], "agents": [...]} (see `provctl export`)'
     cases = {
         "deep.json": ("[" * 100_000 + "]" * 100_000, "the JSON is nested more than 32 levels deep"),
         "deep40.json": ('{"connections": ' + "[" * 40 + "]" * 40 + "}",
@@ -454,7 +454,7 @@ def test_an_existing_output_file_is_overwritten_and_made_0600(cli, tmp_path):
     target.chmod(0o644)
     assert cli("export", "--output", str(target)).exit_code == 0
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert json.loads(target.read_text()) == {"connections": [], "models": []}
+    assert json.loads(target.read_text()) == {"connections": [], "models": [], "agents": []}
 
 
 def test_an_output_target_that_is_not_a_regular_file_is_exit_2(cli, tmp_path):

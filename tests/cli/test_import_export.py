@@ -86,6 +86,7 @@ def test_export_to_stdout_and_to_a_file(cli, tmp_path):
                          "enabled": True, "expires_at": None}],
         "models": [{"name": "gpt-4o", "provider": "openai", "upstream_model": "gpt-4o", "enabled": True,
                     "default": False, "connections": ["openai/api_key/CI"]}],
+        "agents": [],
     }
     target = tmp_path / "inventory.json"
     result = cli("export", "--output", str(target))

@@ -16,7 +16,8 @@ KEY_C = "sk-ant-CCCCCCCCCCCCCCCCCCCCCcccc"
 STAMP = "2026-11-21T12:00:00.000000Z"
 LIST_KEYS = ["id", "provider", "auth_type", "label", "status", "key_hint", "base_url", "models",
              "attached_models", "agent", "created_at"]
-SHOW_KEYS = LIST_KEYS + ["status_detail", "key_env", "key_source", "credential_source", "expires_at", "connected_via", "attachments"]
+SHOW_KEYS = LIST_KEYS + ["status_detail", "key_env", "key_source", "credential_source", "expires_at", "connected_via",
+                         "attachments", "granted_to"]
 LEGACY = "99999999-0000-4000-8000-000000000001"
 
 
@@ -145,6 +146,7 @@ def test_show_json_has_every_field(cli, db_path):
         "key_env": "OPENAI_API_KEY", "key_source": "keyring,env", "credential_source": "keyring",
         "expires_at": None, "connected_via": "bot",
         "attachments": [{"model": "fast", "priority": 1}, {"model": "gpt-4o", "priority": 2}],
+        "granted_to": [],
     }
     assert list(doc) == SHOW_KEYS
 

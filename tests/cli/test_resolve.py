@@ -271,3 +271,90 @@ def test_a_probe_that_raises_is_a_probe_failure_not_the_end_of_the_walk(cli, ids
     assert result.exit_code == 0 and doc["selected"]["label"] == "Work"
     assert doc["candidates"][0] == cand(ids, 1, "CI", "skipped", "probe_failed", "probe error: RuntimeError")
     assert "sk-ci-stored" not in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- --agent (SPEC §10)
+
+
+def denied(agent, ref):
+    return (f"not granted to agent {agent} (access: listed); grant it with "
+            f"`provctl agent grant {agent} {ref}`")
+
+
+def test_an_unknown_agent_is_exit_3_with_a_hint(cli, ids):
+    result = cli("resolve", "gpt-4o", "--agent", "nobody", "--json")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == ("Error: no agent named 'nobody'\n"
+                             "Hint: see `provctl agent list`, or add it with `provctl agent add nobody`\n")
+
+
+def test_an_agent_with_access_all_has_no_access_check(cli, ids):
+    cli("agent", "add", "bot")
+    doc = cli.json("resolve", "gpt-4o", "--agent", "BOT", "--json")
+    assert doc["agent"] == "bot"  # the agent's own spelling
+    assert doc["selected"]["label"] == "Work"
+    assert [c["reason"] for c in doc["candidates"]] == ["disabled", "expired", "no_key", None]
+
+
+def test_a_listed_agent_skips_what_is_not_granted_to_it(cli, ids, environ):
+    environ["CI_OPENAI_KEY"] = "sk-ci-from-env"
+    cli("agent", "add", "ci-bot", "--access", "listed")
+    cli("agent", "grant", "ci-bot", "Old", "Work")
+    result = cli("resolve", "gpt-4o", "--agent", "ci-bot", "--json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    doc = json.loads(result.stdout)
+    assert (doc["agent"], doc["selected"]["label"]) == ("ci-bot", "Work")
+    assert doc["candidates"] == [
+        cand(ids, 1, "Old", "skipped", "disabled", DISABLED),  # granted, but disabled
+        cand(ids, 2, "Sub", "skipped", "agent_denied", denied("ci-bot", "openai/subscription/Sub")),
+        cand(ids, 3, "CI", "skipped", "agent_denied", denied("ci-bot", "openai/api_key/CI")),
+        cand(ids, 4, "Work", "selected"),
+    ]
+    text = cli("resolve", "gpt-4o", "--agent", "ci-bot")
+    assert text.stdout == "openai/api_key/Work\nhttps://api.openai.com/v1\n"
+    assert text.stderr.splitlines()[1:] == [
+        f"Skipped openai/subscription/Sub (priority 2): agent_denied — {denied('ci-bot', 'openai/subscription/Sub')}",
+        f"Skipped openai/api_key/CI (priority 3): agent_denied — {denied('ci-bot', 'openai/api_key/CI')}",
+    ]
+    assert cli("resolve", "gpt-4o").stdout.startswith("openai/api_key/CI\n")  # without --agent: no check
+
+
+def test_a_listed_agent_with_nothing_granted_gets_exit_5_and_nothing_on_stdout_for_env(cli, ids, environ):
+    environ["CI_OPENAI_KEY"] = "sk-ci-from-env"
+    cli("agent", "add", "locked", "--access", "listed")
+    result = cli("resolve", "gpt-4o", "--agent", "locked", "--format", "env")
+    assert (result.exit_code, result.stdout) == (5, "")
+    assert result.stderr.splitlines()[-2:] == [
+        "Error: no usable connection for model gpt-4o (4 skipped)",
+        "Hint: each skip has its reason; `provctl model show gpt-4o --agent locked` shows the status "
+        "of every attached connection"]
+    assert [line.split(": ")[1].split(" — ")[0] for line in result.stderr.splitlines()[:4]] == ["agent_denied"] * 4
+
+
+def test_legacy_is_checked_before_agent_denied(cli, ids, db_path):
+    cli("agent", "add", "bot", "--access", "listed")
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("UPDATE connections SET agent_id = (SELECT id FROM agents WHERE name = 'bot') WHERE id = ?",
+                 (ids["Work"],))
+    conn.close()
+    doc = json.loads(cli("resolve", "gpt-4o", "--json", "--agent", "bot").stdout)
+    assert [c["reason"] for c in doc["candidates"]] == ["agent_denied"] * 3 + ["legacy"]
+
+
+def test_model_show_and_list_with_agent_show_that_agents_view(cli, ids, environ):
+    environ["CI_OPENAI_KEY"] = "sk-ci-from-env"
+    cli("agent", "add", "ci-bot", "--access", "listed")
+    cli("agent", "grant", "ci-bot", "Work")
+    statuses = lambda *args: [c["status"] for c in cli.json("model", "show", "gpt-4o", "--json", *args)["connections"]]  # noqa: E731
+    assert statuses() == ["disabled", "expired", "active", "active"]
+    assert statuses("--agent", "ci-bot") == ["agent_denied", "agent_denied", "agent_denied", "active"]
+    pick = lambda *args: cli.json("model", "list", "--json", *args)[0]["would_select"]  # noqa: E731
+    assert (pick(), pick("--agent", "CI-BOT")) == ("CI", "Work")
+    cli("agent", "revoke", "ci-bot", "Work")
+    assert pick("--agent", "ci-bot") is None
+    table = cli("model", "show", "gpt-4o", "--agent", "ci-bot").stdout
+    assert table.count("agent_denied") == 4
+    for args in (["model", "show", "gpt-4o"], ["model", "list"]):
+        result = cli(*args, "--agent", "nobody")
+        assert (result.exit_code, result.stdout) == (3, "")
+        assert result.stderr.endswith("Hint: see `provctl agent list`, or add it with `provctl agent add nobody`\n")

@@ -719,6 +719,7 @@ def test_show_returns_every_field_and_reads_the_keyring_once(app_ctx, keystore, 
         "key_env": "OPENAI_API_KEY", "key_source": "keyring,env", "credential_source": "keyring",
         "expires_at": None, "connected_via": "bot",
         "attachments": [{"model": "Fast", "priority": 2}, {"model": "gpt-4o", "priority": 1}],
+        "granted_to": [],
     }
 
 

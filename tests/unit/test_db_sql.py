@@ -50,10 +50,12 @@ def metadata_db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def recorded(monkeypatch):
-    """Every statement run on any sqlite3 connection opened meanwhile, and every db/ function
-    called."""
+    """Every statement run on any sqlite3 connection opened meanwhile, every db/ function
+    called, and every public db/ function (listed before they are wrapped: a wrapper is no
+    longer a function of its module)."""
     statements: list[str] = []
     calls: set[str] = set()
+    expected = {f"{prefix}.{name}" for prefix, m in MODULES.items() for name in _public_functions(m)}
     def connect(*args, **kwargs):
         conn = _CONNECT(*args, **kwargs)
         conn.set_trace_callback(statements.append)
@@ -70,7 +72,7 @@ def recorded(monkeypatch):
                 return _fn(*args, **kwargs)
 
             monkeypatch.setattr(module, name, wrapper)
-    return statements, calls
+    return statements, calls, expected
 
 
 def _scenario(cli, fake, tmp_path, migrated_template) -> None:
@@ -103,16 +105,29 @@ def _scenario(cli, fake, tmp_path, migrated_template) -> None:
     ok("model", "list", "--json")
     ok("model", "show", "gpt-4o", "--json")
     ok("resolve", "gpt-4o", "--json")
-    ok("agent", "add", "helper", "--display-name", "Helper")
+    ok("agent", "add", "helper", "--display-name", "Helper", "--access", "listed")
+    ok("agent", "grant", "helper", "openai/Work", "openai/Build")
+    ok("agent", "revoke", "helper", "openai/Build")
+    ok("agent", "update", "helper", "--display-name", "", "--access", "listed")
+    ok("agent", "show", "helper", "--json")
     ok("agent", "list", "--json")
+    ok("resolve", "gpt-4o", "--agent", "helper", "--json")
+    ok("model", "show", "gpt-4o", "--agent", "helper", "--json")
+    ok("model", "list", "--agent", "helper", "--json")
+    ok("providers", "show", "openai/Work", "--json")  # granted_to
     ok("agent", "remove", "helper")
-    env = tmp_path / "bot.env"
-    env.write_text(f"OPENAI_API_KEY={KEY}\nANTHROPIC_API_KEY=sk-ant-{'a' * 24}\n")
+    ok("agent", "update", "bot", "--access", "listed")  # the lift grants bot its lifted rows
+    env = tmp_path / "bot.env"  # the same key and base URL as openai/Work: a merge
+    env.write_text(f"OPENAI_API_KEY={KEY}\nOPENAI_BASE_URL={fake.url}/v1\n"
+                   f"ANTHROPIC_API_KEY=sk-ant-{'a' * 24}\n")
     ok("import", str(env), "--agent", "bot")  # a legacy twin of openai/Work: a merge candidate
     legacy = cli.json("providers", "list", "--json")
     twin = next(c["id"] for c in legacy if c["agent"] == "bot" and c["provider"] == "openai")
     ok("model", "attach", "gpt-4o", twin)  # an attachment the merge moves
     ok("migrate-lift", "--dry-run", "--merge-identical")
+    from provctl.services import lift as lift_service  # with a progress callback: the row count
+
+    lift_service.lift(cli.ctx, dry_run=True, progress=lambda *args: None)
     report = cli.json("migrate-lift", "--merge-identical", "--json")
     ok("migrate-lift", "--undo", report["run_id"])
     ok("migrate-lift", "--merge-identical")
@@ -120,7 +135,10 @@ def _scenario(cli, fake, tmp_path, migrated_template) -> None:
     ok("export", "--output", str(inventory))
     other = tmp_path / "other.db"
     shutil.copyfile(migrated_template, other)  # no migration: only provctl's own statements
+    main_db = cli.ctx.db_path
     ok("--db", str(other), "import", str(inventory))
+    cli.ctx.db_path = main_db  # a global option given to the test's context stays: undo it
+    ok("import", str(inventory))  # everything is there already: skipped, agents compared
     cli.ctx.keystore().secrets.clear()  # keys gone from the keyring: doctor --fix forgets them
     cli("doctor", "--fix", "--json")
     ok("providers", "remove", "openai/Build", "--force")
@@ -136,10 +154,10 @@ def _scenario(cli, fake, tmp_path, migrated_template) -> None:
 
 @pytest.fixture
 def scenario(cli, fake, tmp_path, recorded, migrated_template) -> list[str]:
-    statements, calls = recorded
+    statements, calls, expected = recorded
     _scenario(cli, fake, tmp_path, migrated_template)
-    expected = {f"{prefix}.{name}" for prefix, m in MODULES.items() for name in _public_functions(m)}
-    assert expected - calls == set(), "db/ functions the scenario never ran; extend it"
+    assert len(expected) > 50
+    assert sorted(expected - calls) == [], f"db/ functions the scenario never ran (extend it): {sorted(expected - calls)}"
     return statements
 
 
@@ -185,6 +203,9 @@ def resolve_statements(path: Path) -> list[tuple[str, tuple]]:
     for name_key in ("gpt-4o", None):
         model = read.user_model(execute, "alice", name_key)
         assert model is not None and read.attached(execute, model.id) == []
+        for agent_key in (None, "bot"):  # the one query of the hot path, with and without --agent
+            found = read.resolution_rows(execute, "alice", name_key, agent_key)
+            assert found is not None and found[0] == model and found[1:] == (None, [], frozenset())
     conn.rollback()
     conn.close()
     return seen

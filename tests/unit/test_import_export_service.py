@@ -325,7 +325,7 @@ def test_export_carries_key_env_names_never_keys(app_ctx, keystore, tmp_path):
 
 
 def test_export_of_an_unknown_user_is_empty(app_ctx):
-    assert importexport.export(app_ctx).to_dict() == {"connections": [], "models": []}
+    assert importexport.export(app_ctx).to_dict() == {"connections": [], "models": [], "agents": []}
 
 
 def test_export_then_import_into_an_empty_database_recreates_connections_models_priorities(
@@ -358,3 +358,114 @@ def test_export_then_import_into_an_empty_database_recreates_connections_models_
         return conns, mods
 
     assert shape(fresh) == shape(app_ctx)
+
+
+# ---------------------------------------------------------------- agents and access (SPEC §10)
+
+
+def _fresh(tmp_path, migrated_template, name="fresh") -> AppContext:
+    path = tmp_path / name / "provctl.db"
+    path.parent.mkdir()
+    shutil.copyfile(migrated_template, path)
+    return AppContext(db_path=path, user="alice", keystore_factory=MemoryKeyStore)
+
+
+def test_export_import_round_trip_carries_access_modes_and_grants(app_ctx, tmp_path, migrated_template):
+    from provctl.services import agents
+
+    connections.connect(app_ctx, "openai", label="Team", creds=Credentials(key_env="TEAM_KEY"))
+    connections.connect(app_ctx, "openai", label="Personal", creds=Credentials(key=KEY_A))
+    connections.connect(app_ctx, "anthropic", label="Team", creds=Credentials(key_env="CLAUDE_KEY"))
+    importexport.import_file(app_ctx, write(tmp_path, "bot.env", ENV), agent="legacy-bot")
+    agents.add(app_ctx, "support-bot", "Support Bot", access="listed")
+    agents.grant(app_ctx, "support-bot", ["anthropic/Team", "openai/Team"])
+    agents.add(app_ctx, "locked", access="listed")
+    agents.add(app_ctx, "free")
+    agents.grant(app_ctx, "free", ["openai/Personal"])  # held while `all`: kept for later
+    exported = importexport.export(app_ctx).to_dict()
+    assert exported["agents"] == [
+        {"name": "free", "display_name": None, "access": "all", "granted": ["openai/api_key/Personal"]},
+        {"name": "legacy-bot", "display_name": None, "access": "all", "granted": []},
+        {"name": "locked", "display_name": None, "access": "listed", "granted": []},
+        {"name": "support-bot", "display_name": "Support Bot", "access": "listed",
+         "granted": ["anthropic/api_key/Team", "openai/api_key/Team"]},
+    ]
+
+    fresh = _fresh(tmp_path, migrated_template)
+    result = importexport.import_file(fresh, write(tmp_path, "export.json", exported))
+    assert sorted(result.agents_created) == ["free", "legacy-bot", "locked", "support-bot"]
+    assert importexport.export(fresh).to_dict() == exported
+
+    def view(ctx, name):
+        doc = agents.show(ctx, name).to_dict()
+        return {**doc, "id": None, "created_at": None,
+                "granted": [{**g, "id": None} for g in doc["granted"]]}
+
+    for name in ("free", "legacy-bot", "locked", "support-bot"):
+        assert view(fresh, name) == view(app_ctx, name)
+    # importing the same file again changes nothing: every agent is already as given
+    before = dump(fresh.db_path)
+    importexport.import_file(fresh, write(tmp_path, "export.json", exported))
+    assert dump(fresh.db_path) == before
+
+
+def test_an_agents_entry_may_grant_connections_the_same_file_creates(app_ctx, tmp_path):
+    from provctl.services import agents
+
+    doc = {"connections": [{"agent": None, "provider": "openai", "label": "Team", "key_env": "K"},
+                           {"agent": "Bot", "provider": "openai", "label": "Default", "key_env": "K2"}],
+           "agents": [{"name": "bot", "display_name": " The Bot ", "access": "listed",
+                       "granted": ["OpenAI/API_KEY/team"]}]}
+    result = importexport.import_file(app_ctx, write(tmp_path, "inv.json", doc))
+    assert result.agents_created == ["bot"]  # the agents entry's spelling wins
+    shown = agents.show(app_ctx, "bot")
+    assert (shown.agent.name, shown.agent.display_name, shown.agent.access, [g.ref for g in shown.granted],
+            shown.agent.legacy_connections) == ("bot", "The Bot", "listed", ["openai/api_key/Team"], 1)
+
+
+@pytest.mark.parametrize(("agent", "exc", "message"), [
+    ({"display_name": "x"}, UsageError, "agents[0]: name is required (a string)"),
+    ({"name": "bot", "access": "some"}, UsageError, "agents[0]: access must be one of: all, listed"),
+    ({"name": "bot", "granted": "openai/api_key/Team"}, UsageError,
+     'agents[0]: granted must be a list of "PROVIDER/AUTH_TYPE/LABEL" strings'),
+    ({"name": "bot", "rights": []}, UsageError, "agents[0]: unknown field 'rights'"),
+    ({"name": "bo\tt"}, UsageError, "agents[0]: agent name contains a control character (U+0009)"),
+    ({"name": "bot", "granted": ["openai/Team"]}, UsageError,
+     "agents[0]: granted[0]: 'openai/Team' is not PROVIDER/AUTH_TYPE/LABEL"),
+    ({"name": "bot", "granted": ["openai/api_key/Nope"]}, UsageError,
+     "agents[0]: granted[0]: no connection 'openai/api_key/Nope' among the user-level connections"),
+    ({"name": "bot", "granted": ["openai/api_key/Team", "openai/api_key/TEAM"]}, UsageError,
+     "agents[0]: granted[1]: 'openai/api_key/TEAM' is listed twice"),
+    ({"name": "bot", "granted": ["openai/api_key/Default"]}, Conflict,
+     "agents[0]: granted[0]: 'openai/api_key/Default' is a legacy connection, which cannot be granted "
+     "(lift it first)"),
+])
+def test_agent_entry_problems_import_nothing(app_ctx, keystore, db_path, tmp_path, agent, exc, message):
+    doc = {"connections": [{"agent": None, "provider": "openai", "label": "Team", "key": KEY_A},
+                           {"agent": "old", "provider": "openai", "label": "Default", "key_env": "K"}],
+           "agents": [agent]}
+    before = dump(db_path)
+    with pytest.raises(exc) as info:
+        importexport.import_file(app_ctx, write(tmp_path, "inv.json", doc))
+    assert info.value.message == message
+    nothing_written(db_path, keystore, before)
+
+
+def test_an_existing_agent_that_differs_is_a_conflict(app_ctx, keystore, db_path, tmp_path):
+    from provctl.services import agents
+
+    connections.connect(app_ctx, "openai", label="Team", creds=Credentials(key_env="K"))
+    agents.add(app_ctx, "bot", "Bot")
+    before = dump(db_path)
+    doc = {"agents": [{"name": "BOT", "display_name": "Bot", "access": "listed", "granted": ["openai/api_key/Team"]},
+                      {"name": "bot", "access": "all"}]}
+    with pytest.raises(UsageError) as info:  # a name twice in the file
+        importexport.import_file(app_ctx, write(tmp_path, "inv.json", doc))
+    assert info.value.message == "agents[1]: agent 'bot' is already defined by agents[0]"
+    with pytest.raises(Conflict) as info:
+        importexport.import_file(app_ctx, write(tmp_path, "inv.json", {"agents": doc["agents"][:1]}))
+    assert info.value.message == "agents[0]: agent 'bot' already exists with a different access, granted"
+    assert dump(db_path) == before
+    same = {"agents": [{"name": "bot", "display_name": "Bot", "access": "all", "granted": []}]}
+    importexport.import_file(app_ctx, write(tmp_path, "inv.json", same))  # identical: nothing to do
+    assert dump(db_path) == before

@@ -347,3 +347,76 @@ def test_progress_is_reported_by_phase(app_ctx, world):
     seen = []
     lift.lift(app_ctx, progress=lambda phase, done, total: seen.append((phase, done, total)))
     assert seen[:3] == [("load", 0, 1), ("load", 1, 1), ("plan", 1, 1)] and seen[-1] == ("write", 1, 1)
+
+
+# ---------------------------------------------------------------- agents and access (SPEC §10)
+
+
+def _listed(world, user, agent):
+    world.sql("UPDATE agents SET access = 'listed' WHERE id = ?", (world.agents[(user, agent)],))
+    return world.agents[(user, agent)]
+
+
+def _grants(world):
+    return sorted(world.sql("SELECT agent_id, connection_id FROM agent_grants"))
+
+
+def test_the_lift_grants_each_lifted_row_to_its_former_agent_when_that_agent_is_listed(app_ctx, world):
+    a = world.row("alice", "bot-a", "openai", "Default")
+    b = world.row("alice", "bot-b", "openai", "Default")  # bot-b keeps `all`: no grant needed
+    s = world.row("alice", "bot-a", "anthropic", "Solo")  # kept: granted too
+    listed = _listed(world, "alice", "bot-a")
+    before = dump_of(world)
+
+    report = lift.lift(app_ctx)
+    assert _grants(world) == sorted([(listed, a), (listed, s)])
+    assert sorted(world.sql("SELECT connection_id, granted FROM lift_run_rows")) == sorted(
+        [(a, a), (b, None), (s, s)])
+
+    lift.undo(app_ctx, report.run_id)
+    assert _grants(world) == []  # exactly those grants, revoked
+    assert dump_of(world) == before
+
+
+def test_a_merged_rows_agent_is_granted_the_target_unless_it_already_holds_it(app_ctx, world):
+    team = world.row("alice", None, "openai", "Team", fp="shared")
+    mine = world.row("alice", "bot-a", "openai", "Default", fp="shared")  # merges into Team
+    theirs = world.row("alice", "bot-b", "openai", "Default", fp="shared")  # merges into Team
+    a, b = _listed(world, "alice", "bot-a"), _listed(world, "alice", "bot-b")
+    world.sql("INSERT INTO agent_grants (agent_id, connection_id, created_at) VALUES (?, ?, 'T')", (b, team))
+
+    report = lift.lift(app_ctx, merge_identical=True)
+    assert {r.id: r.action for r in report.rows} == {mine: "merge", theirs: "merge"}
+    assert _grants(world) == sorted([(a, team), (b, team)])
+    assert dict(world.sql("SELECT connection_id, granted FROM lift_run_rows")) == {mine: team, theirs: None}
+
+    lift.undo(app_ctx, report.run_id)
+    assert _grants(world) == [(b, team)]  # the grant bot-b held before the lift stays
+
+
+def test_undo_is_refused_when_a_lifted_row_was_granted_since(app_ctx, world, db_path):
+    a = world.row("alice", "bot-a", "openai", "Default")
+    report = lift.lift(app_ctx)
+    other = world.agent("alice", "helper")
+    world.sql("INSERT INTO agent_grants (agent_id, connection_id, created_at) VALUES (?, ?, 'T')", (other, a))
+    before = dump(db_path)
+    with pytest.raises(Conflict) as info:
+        lift.undo(app_ctx, report.run_id)
+    assert f"openai/api_key/Default [{a[:8]}]: it was granted to agent helper since the lift" in info.value.message
+    assert "revoke the grants made since" in info.value.hint
+    assert dump(db_path) == before  # nothing changed
+    world.sql("DELETE FROM agent_grants")
+    assert lift.undo(app_ctx, report.run_id).summary["restored"] == 1
+
+
+def test_undo_goes_ahead_when_the_lifts_own_grant_was_revoked_since(app_ctx, world):
+    a = world.row("alice", "bot-a", "openai", "Default")
+    _listed(world, "alice", "bot-a")
+    report = lift.lift(app_ctx)
+    world.sql("DELETE FROM agent_grants WHERE connection_id = ?", (a,))
+    lift.undo(app_ctx, report.run_id)
+    assert world.labels()[a] == (world.agents[("alice", "bot-a")], "Default")
+
+
+def dump_of(world):
+    return dump(world.db_path, skip_lift_tables=True)

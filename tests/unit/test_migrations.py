@@ -46,7 +46,8 @@ def test_upgrade_from_empty_reaches_head(tmp_path):
     migrate.run_upgrade(path)
     assert revision_of(path) == schema.HEAD
     assert {"alembic_version", "meta", "users", "agents", "connections", "models", "attachments",
-            "discovered_models", "lift_runs", "lift_run_rows", "keyring_journal"} <= set(tables_of(path))
+            "discovered_models", "lift_runs", "lift_run_rows", "keyring_journal",
+            "agent_grants"} <= set(tables_of(path))
 
 
 def test_the_migrated_schema_matches_the_sqlmodel_metadata(tmp_path):
@@ -155,3 +156,61 @@ def test_a_database_newer_than_the_code_is_refused_with_a_hint(tmp_path):
     assert "upgrade provctl" in info.value.hint
     assert path.read_bytes() == before
     assert list(tmp_path.glob("*.bak-*")) == []
+
+
+def test_upgrade_from_0004_gives_every_existing_agent_access_all(tmp_path):
+    """Revision 0006 (agents and access, SPEC §10): every agent that existed keeps what it had —
+    every user-level connection of its user — and nobody is granted anything."""
+    path = tmp_path / "provctl.db"
+    migrate.run_upgrade(path, "0004")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO users (id, name, name_key, created_at) VALUES ('u1', 'alice', 'alice', 'T')")
+    for aid, name, display in (("a1", "bot", None), ("a2", "Support", "Support Bot")):
+        conn.execute("INSERT INTO agents (id, user_id, name, name_key, display_name, created_at) "
+                     "VALUES (?, 'u1', ?, ?, ?, 'T')", (aid, name, name.lower(), display))
+    conn.execute(
+        "INSERT INTO connections (id, user_id, agent_id, provider, auth_type, label, label_key, enabled, "
+        "key_stored, key_source, created_at, updated_at) VALUES ('c1', 'u1', 'a1', 'openai', 'api_key', "
+        "'Default', 'default', 1, 0, 'keyring', 'T', 'T')"
+    )
+    conn.close()
+
+    dbfile.ensure_schema(path)
+
+    conn = sqlite3.connect(path)
+    try:
+        assert revision_of(path) == schema.HEAD
+        assert conn.execute("SELECT id, name, display_name, access FROM agents ORDER BY id").fetchall() == [
+            ("a1", "bot", None, "all"), ("a2", "Support", "Support Bot", "all")]
+        assert conn.execute("SELECT count(*) FROM agent_grants").fetchone() == (0,)
+        assert conn.execute("SELECT agent_id FROM connections").fetchall() == [("a1",)]
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(lift_run_rows)")]
+        assert columns[-1] == "granted"
+        # an agent added afterwards by SQL that names no access gets `all` too (server default)
+        conn.execute("INSERT INTO agents (id, user_id, name, name_key, created_at) VALUES ('a3', 'u1', 'x', 'x', 'T')")
+        assert conn.execute("SELECT access FROM agents WHERE id = 'a3'").fetchone() == ("all",)
+    finally:
+        conn.close()
+
+
+def test_revision_0006_downgrades_to_0004(tmp_path):
+    from alembic import command
+
+    path = tmp_path / "provctl.db"
+    migrate.run_upgrade(path)
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            cfg = migrate.config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+            conn.commit()
+    finally:
+        engine.dispose()
+    assert revision_of(path) == "0004"
+    assert "agent_grants" not in tables_of(path)
+    conn = sqlite3.connect(path)
+    try:
+        assert "access" not in [r[1] for r in conn.execute("PRAGMA table_info(agents)")]
+    finally:
+        conn.close()

@@ -20,13 +20,15 @@ from provctl.errors import SecretStoreError
 from tests.support.rows import MODEL, NOW, row
 
 
-def reason(r: ConnectionRow, environ=None, model_provider=None):
-    return usability.usability(r, now=NOW, environ=environ or {}, model_provider=model_provider)
+def reason(r: ConnectionRow, environ=None, model_provider=None, granted=None):
+    return usability.usability(r, now=NOW, environ=environ or {}, model_provider=model_provider,
+                               granted=granted)
 
 
-def walk(r: ConnectionRow, *, keyring_get=lambda cid: "sk-stored", probe=None, environ=None):
+def walk(r: ConnectionRow, *, keyring_get=lambda cid: "sk-stored", probe=None, environ=None,
+         agent=None, granted=None):
     res = resolution.resolve(MODEL, [(1, r)], now=NOW, environ=environ or {},
-                             keyring_get=keyring_get, probe=probe)
+                             keyring_get=keyring_get, probe=probe, agent=agent, granted=granted)
     return res.candidates[0]
 
 
@@ -47,6 +49,23 @@ def test_local_connection_needs_no_key():
 
 def test_legacy_reason_for_an_agent_scoped_row():
     assert reason(row(agent_id="a1", agent_name="bot")) == "legacy"
+
+
+def test_agent_denied_reason_for_a_listed_agent_without_a_grant():
+    r = row()
+    assert reason(r, granted=frozenset()) == "agent_denied"
+    assert reason(r, granted=frozenset({"another-id"})) == "agent_denied"
+    assert reason(r, granted=frozenset({r.id})) is None
+    assert reason(r, granted=None) is None  # no --agent, or an agent whose access is `all`
+
+
+def test_agent_denied_skip_names_the_agent_and_the_grant_that_would_allow_it():
+    calls = []
+    c = walk(row(), keyring_get=lambda cid: calls.append(cid), agent="support-bot", granted=frozenset())
+    assert (c.outcome, c.reason) == ("skipped", "agent_denied")
+    assert c.detail == ("not granted to agent support-bot (access: listed); grant it with "
+                        "`provctl agent grant support-bot openai/api_key/Work`")
+    assert calls == []  # the access check reads no keyring
 
 
 def test_disabled_reason():
@@ -107,11 +126,29 @@ def test_reasons_are_checked_in_the_documented_order():
     worst = row(agent_id="a", agent_name="bot", enabled=False, provider="anthropic",
                 auth_type="subscription", key_stored=False, expires_at=expired)
     assert reason(worst, model_provider="openai") == "legacy"
+    assert reason(worst, model_provider="openai", granted=frozenset()) == "legacy"  # legacy first
+    assert reason(replace(worst, agent_id=None), model_provider="openai",
+                  granted=frozenset()) == "agent_denied"  # right after legacy, before disabled
+    assert reason(replace(worst, agent_id=None), model_provider="openai",
+                  granted=frozenset({worst.id})) == "disabled"
     assert reason(replace(worst, agent_id=None), model_provider="openai") == "disabled"
     assert reason(replace(worst, agent_id=None, enabled=True), model_provider="openai") == "family_mismatch"
     assert reason(replace(worst, agent_id=None, enabled=True), model_provider="anthropic") == "no_key"
     assert reason(replace(worst, agent_id=None, enabled=True, key_stored=True),
                   model_provider="anthropic") == "expired"
+
+
+def test_the_reason_codes_are_listed_in_the_documented_order():
+    assert usability.REASONS == ("legacy", "agent_denied", "disabled", "family_mismatch", "no_key",
+                                 "key_missing", "keyring_unavailable", "expired", "probe_failed")
+
+
+def test_first_usable_is_what_the_agent_may_use():
+    a, b = row(id="a" * 8, label="A"), row(id="b" * 8, label="B")
+    first = lambda granted: usability.first_usable([a, b], "openai", now=NOW, environ={}, granted=granted)  # noqa: E731
+    assert first(None) == a
+    assert first(frozenset({b.id})) == b
+    assert first(frozenset()) is None
 
 
 def test_stored_state_reasons_win_over_keyring_reads():

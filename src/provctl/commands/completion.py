@@ -51,6 +51,11 @@ COMMAND_KINDS: dict[tuple[str, ...], Any] = {
     ("model", "update", "name"): k.MODEL,
     ("model", "remove", "name"): k.MODEL,
     ("agent", "add", "name"): k.TEXT,  # a new agent
+    ("agent", "show", "name"): k.AGENT,
+    ("agent", "update", "name"): k.AGENT,
+    ("agent", "grant", "name"): k.AGENT,
+    ("agent", "grant", "refs"): k.REF_OF_PROVIDER,  # user-level only: a legacy row cannot be granted
+    ("agent", "revoke", "name"): k.AGENT,
     ("agent", "remove", "name"): k.AGENT,
 }
 
@@ -58,6 +63,7 @@ COMMAND_KINDS: dict[tuple[str, ...], Any] = {
 def choices() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Values the commands themselves accept (checked by the same constants)."""
     from ..domain.credentials import KEY_SOURCES
+    from ..domain.usability import ACCESS_MODES
     from ..output.lift import FORMATS as LIFT_FORMATS
     from ..output.resolve import FORMATS as RESOLVE_FORMATS
     from ..services.connections import LIST_STATUSES
@@ -69,6 +75,8 @@ def choices() -> dict[tuple[str, ...], tuple[str, ...]]:
         ("providers", "set-key", "key_source"): KEY_SOURCES,
         ("providers", "list", "status"): LIST_STATUSES,
         ("completion", "shell"): SHELLS,
+        ("agent", "add", "access"): ACCESS_MODES,
+        ("agent", "update", "access"): ACCESS_MODES,
     }
 
 

@@ -13,6 +13,7 @@ model_app = typer.Typer(help="Manage models and their priority lists of connecti
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Model name (case-insensitive).")]
 RefArg = Annotated[str, typer.Argument(metavar="REF", help="Connection: id (≥ 8 hex digits), LABEL, PROVIDER/LABEL or PROVIDER/AUTH_TYPE/LABEL.")]
+AgentOpt = Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="Statuses as this agent sees them (a listed agent: agent_denied where not granted).")]
 
 
 def _show_table(detail) -> None:
@@ -79,17 +80,18 @@ def model_add(
 
 
 @model_app.command("list")
-def model_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def model_list(ctx: typer.Context, agent: AgentOpt = None, json_: JsonOpt = False) -> None:
     """List models with what resolve would select now (without keyring reads or probes).
 
     \b
-    Example:
+    Examples:
       provctl model list --json
+      provctl model list --agent support-bot
     """
     from ..services import models
 
     output.listing(
-        models.list_models(ctx.obj), json_,
+        models.list_models(ctx.obj, agent), json_,
         ["NAME", "PROVIDER", "UPSTREAM", "ENABLED", "DEFAULT", "CONNECTIONS", "WOULD SELECT"],
         lambda s: [s.name, s.provider, s.upstream_model, "yes" if s.enabled else "no",
                    "yes" if s.default else "", s.connections, s.would_select or "—"],
@@ -98,16 +100,17 @@ def model_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
 
 
 @model_app.command("show")
-def model_show(ctx: typer.Context, name: NameArg, json_: JsonOpt = False) -> None:
+def model_show(ctx: typer.Context, name: NameArg, agent: AgentOpt = None, json_: JsonOpt = False) -> None:
     """Show a model's priority list with each connection's status.
 
     \b
-    Example:
+    Examples:
       provctl model show gpt-4o --json
+      provctl model show gpt-4o --agent support-bot
     """
     from ..services import models
 
-    detail = models.show(ctx.obj, name)
+    detail = models.show(ctx.obj, name, agent)
     if json_:
         output.emit_json(detail)
     else:

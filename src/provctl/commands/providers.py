@@ -54,7 +54,7 @@ def providers_show(
     json_: JsonOpt = False,
     reveal: Annotated[bool, typer.Option("--reveal", help="Also print the key (text: the last line, alone; json: api_key).")] = False,
 ) -> None:
-    """Show one connection and the models it is attached to.
+    """Show one connection, the models it is attached to and the listed agents granted it.
 
     \b
     Examples:
@@ -77,6 +77,7 @@ def providers_show(
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
         ("base URL", v.base_url_shown), ("expires", detail.expires_at or "—"),
         ("agent", v.agent or "— (user-level)"), ("connected via", detail.connected_via or "—"),
+        ("granted to", ", ".join(detail.granted_to) or "—"),
         ("discovered models", v.models), ("created", v.created_at),
     ]
     output.table(["FIELD", "VALUE"], fields)

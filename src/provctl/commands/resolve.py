@@ -17,7 +17,7 @@ from ._common import TimeoutOpt
 def resolve(
     ctx: typer.Context,
     model: Annotated[Optional[str], typer.Argument(metavar="[MODEL]", help="Model name (default: the user's default model).", show_default=False)] = None,
-    agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="The agent asking (context only: echoed in the JSON; the priority list is the user's).")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="The agent asking: unknown is exit 3; a listed agent skips what is not granted to it (agent_denied).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     format_: Annotated[Optional[str], typer.Option("--format", metavar="text|json|env|key", help="text (default): the connection and its base URL; json: the whole decision; env: unset/export lines for eval; key: the key alone (an empty line for a local connection).", show_default=False)] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Also print the key (text: its own line; json: selected.api_key).")] = False,
@@ -26,8 +26,8 @@ def resolve(
 ) -> None:
     """Select the first usable connection of MODEL's priority list (exit 5 if none).
 
-    Skipped candidates are reported with their reason (legacy, disabled, family_mismatch,
-    no_key, key_missing, keyring_unavailable, expired, probe_failed).
+    Skipped candidates are reported with their reason (legacy, agent_denied, disabled,
+    family_mismatch, no_key, key_missing, keyring_unavailable, expired, probe_failed).
 
     With --format env, exit 5 prints nothing on stdout, but `eval "$(…)"` cannot see that exit
     code: assign first (out=$(…) && eval "$out"), or run the program with `provctl exec`.
@@ -36,6 +36,7 @@ def resolve(
     Examples:
       provctl resolve gpt-4o
       provctl resolve gpt-4o --json
+      provctl resolve gpt-4o --agent support-bot
       out=$(provctl resolve gpt-4o --format env) && eval "$out"
       provctl resolve claude --format key
       provctl resolve --probe --timeout 5

@@ -38,7 +38,7 @@ TREE = {
         'resolve': {
             'help': "Select the first usable connection of MODEL's priority list (exit 5 if none).",
             'options': [
-                (('--agent',), 'agent', False, 'The agent asking (context only: echoed in the JSON; the priority list is the us…'),
+                (('--agent',), 'agent', False, 'The agent asking: unknown is exit 3; a listed agent skips what is not granted t…'),
                 (('--json',), None, False, 'Same as --format json.'),
                 (('--format',), ('choice', 'text', 'json', 'env', 'key'), False, 'text (default): the connection and its base URL; json: the whole decision; env:…'),
                 (('--reveal',), None, False, 'Also print the key (text: its own line; json: selected.api_key).'),
@@ -135,7 +135,7 @@ TREE = {
                     'args': [],
                 },
                 'show': {
-                    'help': 'Show one connection and the models it is attached to.',
+                    'help': 'Show one connection, the models it is attached to and the listed agents...',
                     'options': [
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--reveal',), None, False, 'Also print the key (text: the last line, alone; json: api_key).'),
@@ -249,6 +249,7 @@ TREE = {
                 'list': {
                     'help': 'List models with what resolve would select now (without keyring reads or...',
                     'options': [
+                        (('--agent',), 'agent', False, 'Statuses as this agent sees them (a listed agent: agent_denied where not grante…'),
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),
                     ],
@@ -257,6 +258,7 @@ TREE = {
                 'show': {
                     'help': "Show a model's priority list with each connection's status.",
                     'options': [
+                        (('--agent',), 'agent', False, 'Statuses as this agent sees them (a listed agent: agent_denied where not grante…'),
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),
                     ],
@@ -327,7 +329,7 @@ TREE = {
             },
         },
         'agent': {
-            'help': 'Manage agents (consumers of connections; origin of legacy rows).',
+            'help': 'Manage agents: consumers of connections, what each may use, origin of legacy...',
             'options': [
                 (('--help', '-h'), None, False, 'Show this message and exit.'),
             ],
@@ -337,6 +339,7 @@ TREE = {
                     'help': 'Add an agent.',
                     'options': [
                         (('--display-name',), 'text', False, "Name shown to people (used by migrate-lift's relabelling)."),
+                        (('--access',), ('choice', 'all', 'listed'), False, 'all: every user-level connection of the user (default); listed: only those gran…'),
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),
                     ],
@@ -352,8 +355,52 @@ TREE = {
                     ],
                     'args': [],
                 },
+                'show': {
+                    'help': 'Show an agent, its access mode and the connections granted to it.',
+                    'options': [
+                        (('--json',), None, False, 'Print the result as JSON on stdout.'),
+                        (('--help', '-h'), None, False, 'Show this message and exit.'),
+                    ],
+                    'args': [
+                        ('name', 1, 'agent'),
+                    ],
+                },
+                'update': {
+                    'help': "Change an agent's display name or access mode.",
+                    'options': [
+                        (('--display-name',), 'text', False, 'New display name (empty: none).'),
+                        (('--access',), ('choice', 'all', 'listed'), False, 'all: every user-level connection of the user (default); listed: only those gran…'),
+                        (('--json',), None, False, 'Print the result as JSON on stdout.'),
+                        (('--help', '-h'), None, False, 'Show this message and exit.'),
+                    ],
+                    'args': [
+                        ('name', 1, 'agent'),
+                    ],
+                },
+                'grant': {
+                    'help': 'Grant user-level connections to an agent (what a listed agent may use).',
+                    'options': [
+                        (('--json',), None, False, 'Print the result as JSON on stdout.'),
+                        (('--help', '-h'), None, False, 'Show this message and exit.'),
+                    ],
+                    'args': [
+                        ('name', 1, 'agent'),
+                        ('refs', -1, 'ref:provider'),
+                    ],
+                },
+                'revoke': {
+                    'help': 'Take grants back from an agent (each REF must be granted to it).',
+                    'options': [
+                        (('--json',), None, False, 'Print the result as JSON on stdout.'),
+                        (('--help', '-h'), None, False, 'Show this message and exit.'),
+                    ],
+                    'args': [
+                        ('name', 1, 'agent'),
+                        ('refs', -1, 'ref'),
+                    ],
+                },
                 'remove': {
-                    'help': 'Remove an agent (refused while it owns legacy connections).',
+                    'help': 'Remove an agent and its grants (refused while it owns legacy connections).',
                     'options': [
                         (('--json',), None, False, 'Print the result as JSON on stdout.'),
                         (('--help', '-h'), None, False, 'Show this message and exit.'),

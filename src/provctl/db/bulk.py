@@ -76,3 +76,9 @@ def insert_priority_lists(uow, lists: Mapping[str, Sequence[str]]) -> None:
         {"model_id": mid, "connection_id": cid, "priority": n}
         for mid, ids in lists.items() for n, cid in enumerate(ids, start=1)
     ])
+
+
+def insert_grants(uow, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Grant connections to agents: dicts with every column of ``agent_grants`` (agent_id,
+    connection_id, created_at)."""
+    _insert(uow, "agent_grants", rows)

@@ -6,9 +6,12 @@ transaction, so 100,000 rows cost no per-row SQLAlchemy objects (executemany tak
 generator). The rules are ``domain.lift_rules``; the orchestration is ``services.lift``.
 
 Apply: a temp table of the plan (one executemany), then one ``INSERT … SELECT`` for the run
-record, one ``DELETE`` for merged rows and one ``UPDATE … FROM`` for the rest. Undo: the run's
-rows with what became of them (one query), a temp table of the rows to restore, then one
-``INSERT`` of the merged rows' snapshots and one ``UPDATE … FROM`` for the rest.
+record, one ``INSERT … SELECT`` of the grants it makes (SPEC §10: each lifted row, or a merged
+row's target, to its former agent when that agent is ``listed`` and had no grant on it; the
+record names them), one ``DELETE`` for merged rows and one ``UPDATE … FROM`` for the rest.
+Undo: the run's rows with what became of them (one query), a temp table of the rows to
+restore, then one ``DELETE`` of exactly the grants the run made, one ``INSERT`` of the merged
+rows' snapshots and one ``UPDATE … FROM`` for the rest.
 """
 
 from __future__ import annotations
@@ -128,7 +131,9 @@ def record_run(db, run_id: str, uid: str | None, *, all_users: bool, merge_ident
                backup: str, now: str) -> None:
     """The run and, per staged row, its former agent and label; a merged row's snapshot and the
     priority lists its merge changed; for the others, the models they are attached to now
-    (after the moves), so that --undo can tell whether they were attached or detached since."""
+    (after the moves), so that --undo can tell whether they were attached or detached since;
+    and the grant the lift makes for the row (``granted``: the row itself, or a merged row's
+    target) when its former agent is ``listed`` and holds no grant on it yet."""
     db.execute(
         "INSERT INTO lift_runs (id, user_id, all_users, merge_identical, backup, created_at, undone_at) "
         "VALUES (?, ?, ?, ?, ?, ?, NULL)",
@@ -141,15 +146,29 @@ def record_run(db, run_id: str, uid: str | None, *, all_users: bool, merge_ident
     )
     db.execute(
         "INSERT INTO lift_run_rows (run_id, connection_id, position, action, former_agent_id, "
-        "former_label, new_label, merged_into, snapshot, moved_attachments, attached_models) "
+        "former_label, new_label, merged_into, snapshot, moved_attachments, attached_models, granted) "
         "SELECT ?, p.id, p.position, p.action, c.agent_id, c.label, p.new_label, p.merged_into, "
         f"CASE WHEN p.action = 'merge' THEN {snapshot} END, p.moved, "
         "CASE WHEN p.action != 'merge' AND EXISTS (SELECT 1 FROM attachments t WHERE t.connection_id = p.id) "
         "THEN (SELECT json_group_array(model_id) FROM (SELECT t.model_id FROM attachments t "
-        "WHERE t.connection_id = p.id ORDER BY t.model_id)) END "
+        "WHERE t.connection_id = p.id ORDER BY t.model_id)) END, "
+        "CASE WHEN g.access = 'listed' AND NOT EXISTS (SELECT 1 FROM agent_grants x WHERE "
+        "x.agent_id = c.agent_id AND x.connection_id = COALESCE(p.merged_into, p.id)) "
+        "THEN COALESCE(p.merged_into, p.id) END "
         "FROM temp.lift_plan p JOIN connections c ON c.rowid = p.rid "
+        "LEFT JOIN agents g ON g.id = c.agent_id "
         "ORDER BY p.id",  # the primary key's order: index pages are appended, not split at random
         (run_id,),
+    )
+
+
+def grant_lifted(db, run_id: str, now: str) -> None:
+    """The grants the run's record names (``record_run``): the lift takes no access away from
+    a ``listed`` agent."""
+    db.execute(
+        "INSERT OR IGNORE INTO agent_grants (agent_id, connection_id, created_at) "
+        "SELECT former_agent_id, granted, ? FROM lift_run_rows WHERE run_id = ? AND granted IS NOT NULL",
+        (now, run_id),
     )
 
 
@@ -196,6 +215,7 @@ class UndoFacts(NamedTuple):
     provider: str
     auth_type: str
     user_id: str | None
+    granted_since: str  # JSON: the agents a kept/relabelled row was granted to since the lift
 
 
 def undo_facts(execute, run_id: str) -> Iterator[UndoFacts]:
@@ -207,7 +227,10 @@ def undo_facts(execute, run_id: str) -> Iterator[UndoFacts]:
         "a.id, a.name, "
         "COALESCE(c.provider, json_extract(r.snapshot, '$.provider')), "
         "COALESCE(c.auth_type, json_extract(r.snapshot, '$.auth_type')), "
-        "COALESCE(c.user_id, json_extract(r.snapshot, '$.user_id')) "
+        "COALESCE(c.user_id, json_extract(r.snapshot, '$.user_id')), "
+        "(SELECT json_group_array(name) FROM (SELECT ga.name FROM agent_grants x "
+        "  JOIN agents ga ON ga.id = x.agent_id WHERE x.connection_id = c.id "
+        "  AND NOT (x.agent_id = r.former_agent_id AND r.granted IS c.id) ORDER BY ga.name_key)) "
         "FROM lift_run_rows r LEFT JOIN connections c ON c.id = r.connection_id "
         "LEFT JOIN agents a ON a.id = r.former_agent_id WHERE r.run_id = ? ORDER BY r.position",
         (run_id,),
@@ -282,6 +305,15 @@ def restore(db, run_id: str, total: int, progress: Progress | None) -> None:
         "FROM temp.undo_rows u WHERE u.id = connections.id AND u.action != 'merge'"
     )
     db.execute("DROP TABLE temp.undo_rows")
+
+
+def revoke_lifted(db, run_id: str) -> None:
+    """Revoke exactly the grants the run made (its record names them)."""
+    db.execute(
+        "DELETE FROM agent_grants WHERE (agent_id, connection_id) IN (SELECT former_agent_id, granted "
+        "FROM lift_run_rows WHERE run_id = ? AND granted IS NOT NULL)",
+        (run_id,),
+    )
 
 
 def mark_undone(db, run_id: str, now: str) -> None:

@@ -48,6 +48,24 @@ class Agent(SQLModel, table=True):
     name_key: str
     display_name: str | None = None
     created_at: str
+    # all: may use every user-level connection of its user; listed: only those granted to it
+    # (agent_grants). SPEC §10. The server default gives every existing agent `all`.
+    access: str = Field(default="all", sa_column_kwargs={"server_default": "all"})
+
+
+class AgentGrant(SQLModel, table=True):
+    """A user-level connection granted to an agent (what a `listed` agent may use)."""
+
+    __tablename__ = "agent_grants"
+    agent_id: str = Field(
+        sa_column=Column(String, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    )
+    connection_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    created_at: str
 
 
 class Connection(SQLModel, table=True):
@@ -161,6 +179,9 @@ class LiftRunRow(SQLModel, table=True):
     # JSON list of the model ids a kept/relabelled row was attached to right after the lift
     # (null: none): --undo refuses when that changed (attached or detached since)
     attached_models: str | None = None
+    # the connection this row's lift granted to its former agent (the row itself, or a merge's
+    # target) because that agent was `listed` and had no grant on it; --undo revokes exactly these
+    granted: str | None = None
 
 
 class KeyringJournalEntry(SQLModel, table=True):

@@ -79,22 +79,47 @@ def salt(execute: Execute) -> str:
     raise RuntimeError("the database has no salt")
 
 
-def find_agent(execute: Execute, uid: str, name_key: str) -> tuple[str, str, str | None] | None:
-    """(id, name, display_name) of the user's agent with this folded name, or None."""
-    for row in execute("SELECT id, name, display_name FROM agents WHERE user_id = ? AND name_key = ?",
+def find_agent(execute: Execute, uid: str, name_key: str) -> tuple[str, str, str | None, str] | None:
+    """(id, name, display_name, access) of the user's agent with this folded name, or None."""
+    for row in execute("SELECT id, name, display_name, access FROM agents WHERE user_id = ? AND name_key = ?",
                        (uid, name_key)):
         return tuple(row)
     return None
 
 
 def agents(execute: Execute, uid: str) -> list[tuple]:
-    """(id, name, display_name, created_at, legacy connection count), by folded name."""
+    """(id, name, display_name, created_at, legacy connection count, access), by folded name."""
     sql = (
         "SELECT a.id, a.name, a.display_name, a.created_at, "
-        "(SELECT count(*) FROM connections c WHERE c.agent_id = a.id) "
+        "(SELECT count(*) FROM connections c WHERE c.agent_id = a.id), a.access "
         "FROM agents a WHERE a.user_id = ? ORDER BY a.name_key, a.id"
     )
     return sorted(execute(sql, (uid,)), key=lambda a: (natural_key(a[1]), a[0]))
+
+
+# ---------------------------------------------------------------- agents' access (SPEC §10)
+
+
+def granted_connections(execute: Execute, agent_id: str) -> list[ConnectionRow]:
+    """The connections granted to the agent, in listing order."""
+    sql = (f"SELECT {CONNECTION_COLUMNS} FROM agent_grants g JOIN connections c ON c.id = g.connection_id "
+           "LEFT JOIN agents a ON a.id = c.agent_id LEFT JOIN agents v ON v.id = c.connected_via_agent_id "
+           "WHERE g.agent_id = ?")
+    return sorted((_row(t) for t in execute(sql, (agent_id,))), key=connection_order)
+
+
+def granted_to(execute: Execute, connection_id: str) -> list[str]:
+    """The names of the ``listed`` agents the connection is granted to, in natural order."""
+    sql = ("SELECT a.name FROM agent_grants g JOIN agents a ON a.id = g.agent_id "
+           "WHERE g.connection_id = ? AND a.access = 'listed'")
+    return sorted((name for (name,) in execute(sql, (connection_id,))), key=natural_key)
+
+
+def grants(execute: Execute, uid: str) -> list[tuple[str, str]]:
+    """(agent id, connection id) of every grant of the user's agents."""
+    sql = ("SELECT g.agent_id, g.connection_id FROM agents a JOIN agent_grants g ON g.agent_id = a.id "
+           "WHERE a.user_id = ?")
+    return [(aid, cid) for aid, cid in execute(sql, (uid,))]
 
 
 # ---------------------------------------------------------------- models and priority lists
@@ -143,6 +168,50 @@ def user_model(execute: Execute, user_key: str, name_key: str | None) -> ModelRo
     for t in execute(sql, params):
         return _model(t)
     return None
+
+
+# The resolve hot path's one read: the model (or the user's default), the agent asking (with
+# its access mode) and the model's priority list, each connection with whether it is granted
+# to that agent. LEFT JOINs, so a model without attachments (or an unknown agent) still gives
+# its one row; with no agent asked, the agent's name key is bound to NULL and matches nothing.
+RESOLUTION_SELECT = (
+    f"SELECT {MODEL_COLUMNS}, g.id, g.name, g.access, t.priority, {CONNECTION_COLUMNS}, "
+    "EXISTS (SELECT 1 FROM agent_grants x WHERE x.agent_id = g.id AND x.connection_id = c.id) "
+    "FROM users u JOIN models m ON m.user_id = u.id "
+    "LEFT JOIN agents g ON g.user_id = u.id AND g.name_key = ? "
+    "LEFT JOIN attachments t ON t.model_id = m.id "
+    "LEFT JOIN connections c ON c.id = t.connection_id "
+    "LEFT JOIN agents a ON a.id = c.agent_id "
+    "LEFT JOIN agents v ON v.id = c.connected_via_agent_id "
+)
+
+
+def resolution_rows(execute: Execute, user_key: str, name_key: str | None, agent_key: str | None
+                    ) -> tuple[ModelRow, tuple[str, str, str] | None, list[tuple[int, ConnectionRow]],
+                               frozenset[str]] | None:
+    """What ``resolve`` judges, in ONE query: the user's model NAME (folded; with ``name_key``
+    None, the user's default model), the agent ``agent_key`` (folded) as (id, name, access) or
+    None when not asked or not found, the (priority, connection) list by priority, and the
+    ids of the attached connections granted to that agent. None when there is no such model."""
+    if name_key is None:
+        where, params = "WHERE u.name_key = ? AND m.is_default = 1", (agent_key, user_key)
+    else:
+        where, params = "WHERE u.name_key = ? AND m.name_key = ?", (agent_key, user_key, name_key)
+    model = agent = None
+    attached: list[tuple[int, ConnectionRow]] = []
+    granted: set[str] = set()
+    for t in execute(RESOLUTION_SELECT + where + " ORDER BY t.priority", params):
+        if model is None:
+            model = _model(t[:9])
+            agent = (t[9], t[10], t[11]) if t[9] is not None else None
+        if t[12] is not None:
+            row = _row(t[13:33])
+            attached.append((t[12], row))
+            if t[33]:
+                granted.add(row.id)
+    if model is None:
+        return None
+    return model, agent, attached, frozenset(granted)
 
 
 def attached_ids(execute: Execute, model_id: str) -> list[str]:

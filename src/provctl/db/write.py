@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, update
 
 from ..domain.rows import new_id
 from . import read
-from .models import Agent, Attachment, Connection, DiscoveredModel, ModelConfig, User
+from .models import Agent, AgentGrant, Attachment, Connection, DiscoveredModel, ModelConfig, User
 
 _users = User.__table__
 _agents = Agent.__table__
@@ -23,6 +23,7 @@ _connections = Connection.__table__
 _models = ModelConfig.__table__
 _attachments = Attachment.__table__
 _discovered = DiscoveredModel.__table__
+_grants = AgentGrant.__table__
 
 
 def _run(uow, statement, rows: Sequence[Mapping[str, Any]] | None = None) -> int:
@@ -46,24 +47,45 @@ def ensure_user(uow, name: str, name_key: str, now: str) -> str:
 
 
 def insert_agents(uow, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert agents: dicts with id, user_id, name, name_key, display_name, created_at."""
-    _run(uow, insert(_agents), rows)
+    """Insert agents: dicts with id, user_id, name, name_key, display_name, created_at (and
+    access, else `all`)."""
+    _run(uow, insert(_agents), [{"access": "all", **row} for row in rows])
 
 
 def ensure_agent(uow, uid: str, name: str, name_key: str, now: str,
-                 display_name: str | None = None) -> str:
+                 display_name: str | None = None, access: str = "all") -> str:
     """The id of the user's agent with this folded name, creating it if missing."""
     found = read.find_agent(uow.execute, uid, name_key)
     if found is not None:
         return found[0]
     aid = new_id()
     insert_agents(uow, [{"id": aid, "user_id": uid, "name": name, "name_key": name_key,
-                         "display_name": display_name, "created_at": now}])
+                         "display_name": display_name, "created_at": now, "access": access}])
     return aid
 
 
+def update_agent(uow, agent_id: str, **values: Any) -> None:
+    """Set ``values`` (column=value: display_name, access) on one agent."""
+    _run(uow, update(_agents).where(_agents.c.id == agent_id).values(**values))
+
+
 def delete_agent(uow, agent_id: str) -> None:
+    """Delete an agent; its grants go with it (ON DELETE CASCADE)."""
     _run(uow, delete(_agents).where(_agents.c.id == agent_id))
+
+
+def insert_grants(uow, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Grant connections to agents: dicts with agent_id, connection_id, created_at. A grant
+    that exists already stays as it is (granting twice is a no-op)."""
+    _run(uow, insert(_grants).prefix_with("OR IGNORE"), rows)
+
+
+def delete_grants(uow, agent_id: str, connection_ids: Iterable[str]) -> None:
+    """Revoke the agent's grants on ``connection_ids``."""
+    ids = list(connection_ids)
+    if ids:
+        _run(uow, delete(_grants).where(_grants.c.agent_id == agent_id,
+                                        _grants.c.connection_id.in_(ids)))
 
 
 # ---------------------------------------------------------------- connections
@@ -88,6 +110,7 @@ def forget_keys(uow, connection_ids: Iterable[str]) -> None:
 
 
 def delete_connection(uow, connection_id: str) -> None:
+    """Delete a connection; its grants go with it (ON DELETE CASCADE)."""
     _run(uow, delete(_connections).where(_connections.c.id == connection_id))
 
 

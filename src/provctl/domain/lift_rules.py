@@ -50,6 +50,7 @@ counter makes many rows wanting the same label cost O(rows), not O(rows²).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import NamedTuple
@@ -292,6 +293,9 @@ def undo_row_problems(facts) -> list[str]:
                             f"it was renamed since the lift (from {facts.new_label!r})")
         if (facts.attached or "[]") != (facts.current_attached or "[]"):
             problems.append(f"{name}: it was attached to or detached from a model since the lift")
+        granted = json.loads(facts.granted_since or "[]")
+        if granted:  # a legacy row cannot be granted: those grants would have to go first
+            problems.append(f"{name}: it was granted to agent {', '.join(granted)} since the lift")
     return problems
 
 

@@ -4,7 +4,7 @@ only: `resolve` and `exec` (both the fast path and the Typer commands) use it.
 Rules:
 
 * Every candidate is first judged by THE usable predicate (``usability.usability``, with the
-  model's provider). The keyring is read only for the connection about to be selected,
+  model's provider, and for a ``listed`` agent the ids granted to it: ``agent_denied``). The keyring is read only for the connection about to be selected,
   in the order of its ``key_source``; a stored key that is gone is ``key_missing``, a
   keyring that cannot be read (no backend, locked, past its deadline) is
   ``keyring_unavailable``, and the walk goes on to the next candidate either way.
@@ -13,7 +13,7 @@ Rules:
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Callable, Container, Mapping, NamedTuple, Sequence
 
 from . import usability
 from .credentials import KEYRING, NO_KEY, key_sources, lookup_key
@@ -108,10 +108,15 @@ class Resolution(NamedTuple):
         }
 
 
-def skip_detail(reason: str, row: ConnectionRow, model: ModelRow | None = None) -> str:
-    """The human detail of a stored-state skip reason (``model``: for `family_mismatch`)."""
+def skip_detail(reason: str, row: ConnectionRow, model: ModelRow | None = None,
+                agent: str | None = None) -> str:
+    """The human detail of a stored-state skip reason (``model``: for `family_mismatch`;
+    ``agent``: the agent asking, for `agent_denied`)."""
     if reason == usability.LEGACY:
         return f"agent-scoped (agent {row.agent_name}); lift it with `provctl migrate-lift`"
+    if reason == usability.AGENT_DENIED:
+        return (f"not granted to agent {agent} (access: listed); grant it with "
+                f"`provctl agent grant {agent} {row.ref}`")
     if reason == usability.DISABLED:
         return "the connection is disabled; enable it with `provctl providers enable`"
     if reason == usability.FAMILY_MISMATCH:
@@ -137,10 +142,13 @@ def resolve(
     environ: Mapping[str, str],
     keyring_get: Callable[[str], "str | None"],
     agent: str | None = None,
+    granted: Container[str] | None = None,
     probe: Probe | None = None,
 ) -> Resolution:
     """Walk ``attached`` (by priority) and select the first usable connection.
 
+    ``agent`` is the name of the agent asking (echoed in the result); ``granted`` the ids of
+    the connections granted to it when its access is ``listed``, else None (no access check).
     ``keyring_get(connection_id)`` reads a secret (raising SecretStoreError when the keyring
     cannot be read); ``probe(row, key)`` -> (ok, detail) asks the endpoint (``--probe``).
     """
@@ -162,8 +170,9 @@ def resolve(
         if selected is not None:
             candidates.append(not_tried(priority, row))
             continue
-        reason = usability.usability(row, now=now, environ=environ, model_provider=model.provider)
-        detail = skip_detail(reason, row, model) if reason else None
+        reason = usability.usability(row, now=now, environ=environ, model_provider=model.provider,
+                                     granted=granted)
+        detail = skip_detail(reason, row, model, agent) if reason else None
         key: str | None = None
         source = "none"
         if reason is None:

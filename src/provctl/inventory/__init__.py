@@ -39,6 +39,17 @@ class ModelEntry:
 MAX_FILE_BYTES = 50 * 1024 * 1024  # SPEC §2: an input file over 50 MB is exit 2
 
 
+@dataclass(frozen=True)
+class AgentEntry:
+    """One agent's access to import (inventories only, SPEC §10)."""
+
+    source: str
+    name: str  # cleaned
+    display_name: str | None
+    access: str  # all | listed
+    granted: list[str]  # PROVIDER/AUTH_TYPE/LABEL references
+
+
 def read_text(path: Path) -> str:
     """The text of an input file (SPEC §2): a regular file of at most 50 MB, UTF-8 with or
     without a BOM. A FIFO, device or directory is refused without blocking (the file is

@@ -1,6 +1,6 @@
-"""The JSON inventory (SPEC §6 import/export): ``{"connections": [...], "models": [...]}`` as
-`provctl export` writes it. Problems are reported as ``connections[i]: <problem>`` (0-based),
-all at once."""
+"""The JSON inventory (SPEC §6 import/export, §10): ``{"connections": [...], "models": [...],
+"agents": [...]}`` as `provctl export` writes it. Problems are reported as
+``connections[i]: <problem>`` (0-based), all at once."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from typing import Any
 from ..domain import labels
 from ..domain.credentials import Credentials
 from ..domain.families import family
+from ..domain.usability import ACCESS_ALL, ACCESS_MODES
 from ..errors import UsageError
-from . import Entry, ModelEntry, field_message, problems_error, validated
+from . import AgentEntry, Entry, ModelEntry, field_message, problems_error, validated
 
 CONNECTION_FIELDS = ("agent", "provider", "auth_type", "label", "base_url", "key_env", "key",
                      "key_source", "enabled", "expires_at")
 MODEL_FIELDS = ("name", "provider", "upstream_model", "enabled", "default", "connections")
-TOP_FIELDS = ("connections", "models")
+AGENT_FIELDS = ("name", "display_name", "access", "granted")
+TOP_FIELDS = ("connections", "models", "agents")
 MAX_DEPTH = 32  # an inventory nests 4 levels deep; hostile input nests 100,000
 MAX_NUMBER_CHARS = 20  # an inventory holds no numbers at all; a 5,000-digit one is refused early
-_HINT = '{"connections": [...], "models": [...]} (see `provctl export`)'
+_HINT = '{"connections": [...], "models": [...], "agents": [...]} (see `provctl export`)'
 
 
 class _Limit(ValueError):
@@ -164,7 +166,32 @@ def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
     return ModelEntry(prefix, clean, provider, (upstream or clean).strip(), enabled, default, list(refs))
 
 
-def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry]]:
+def _parse_agent(i: int, entry: Any, problems: list[str]) -> AgentEntry | None:
+    prefix = f"agents[{i}]"
+    before = len(problems)
+    if not _known_object(entry, AGENT_FIELDS, problems, prefix):
+        return None
+    name = _required_str(entry, "name", problems, prefix)
+    display = _opt_str(entry, "display_name", problems, prefix)
+    access = _opt_str(entry, "access", problems, prefix)
+    refs = entry.get("granted", [])
+    if refs is None:
+        refs = []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        problems.append(f"{prefix}: granted must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
+    if access is not None and access not in ACCESS_MODES:
+        problems.append(f"{prefix}: access must be one of: " + ", ".join(ACCESS_MODES))
+    if len(problems) > before:
+        return None
+    clean = _valid(lambda: labels.clean(name, "agent name"), problems, prefix)
+    shown = _valid(lambda: labels.clean(display, "display name"), problems, prefix) if (
+        display is not None and display.strip()) else None
+    if clean is None or (display is not None and display.strip() and shown is None):
+        return None
+    return AgentEntry(prefix, clean, shown, access or ACCESS_ALL, list(refs))
+
+
+def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry], list[AgentEntry]]:
     data = load(text)
     if not isinstance(data, dict):
         raise UsageError("an inventory is a JSON object",
@@ -175,14 +202,19 @@ def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry]]:
         problems.append("unknown field " + ", ".join(repr(k) for k in unknown))
     raw_connections = data.get("connections", [])
     raw_models = data.get("models", [])
+    raw_agents = data.get("agents", [])
     if not isinstance(raw_connections, list):
         problems.append("connections must be a list")
         raw_connections = []
     if not isinstance(raw_models, list):
         problems.append("models must be a list")
         raw_models = []
+    if not isinstance(raw_agents, list):
+        problems.append("agents must be a list")
+        raw_agents = []
     entries = [e for i, raw in enumerate(raw_connections) if (e := _parse_connection(i, raw, problems))]
     models = [m for i, raw in enumerate(raw_models) if (m := _parse_model(i, raw, problems))]
+    agents = [a for i, raw in enumerate(raw_agents) if (a := _parse_agent(i, raw, problems))]
 
     seen: dict[tuple, str] = {}
     for e in entries:
@@ -201,6 +233,13 @@ def parse_inventory(text: str) -> tuple[list[Entry], list[ModelEntry]]:
             names[k] = m.source
     if len(defaults) > 1:
         problems.append(f"{defaults[1]}: only one model can be the default ({defaults[0]} is)")
+    agent_names: dict[str, str] = {}
+    for a in agents:
+        k = labels.fold(a.name)
+        if k in agent_names:
+            problems.append(f"{a.source}: agent {a.name!r} is already defined by {agent_names[k]}")
+        else:
+            agent_names[k] = a.source
     if problems:
         raise problems_error(problems, "entries")
-    return entries, models
+    return entries, models, agents

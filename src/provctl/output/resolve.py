@@ -53,9 +53,10 @@ def failure(res: Resolution) -> tuple[str, str]:
         return (f"model {name} has no connections attached",
                 f"attach one with `provctl model attach {name} REF`")
     skipped = sum(1 for c in res.candidates if c.outcome == SKIPPED)
+    as_agent = f" --agent {res.agent}" if res.agent is not None else ""
     return (f"no usable connection for model {name} ({skipped} skipped)",
-            f"each skip has its reason; `provctl model show {name}` shows the status of every "
-            "attached connection")
+            f"each skip has its reason; `provctl model show {name}{as_agent}` shows the status of "
+            "every attached connection")
 
 
 def _stderr(line: str) -> None:

@@ -198,6 +198,7 @@ def show(ctx: AppContext, ref: str, *, reveal: bool = False) -> ConnectionDetail
     with ctx.reading() as execute:
         row = refs.pick(read.user_connections(execute, ctx.user_key), ref)
         attachments = read.attachments_of_connection(execute, row.id)
+        granted_to = read.granted_to(execute, row.id)
     lookup = lookup_key(row, ctx.environ, lambda cid: ctx.keystore().get(cid))
     view = ConnectionView.of(row, now=ctx.now(), environ=ctx.environ)
     stored = usability.usability(row, now=ctx.now(), environ=ctx.environ)
@@ -218,6 +219,7 @@ def show(ctx: AppContext, ref: str, *, reveal: bool = False) -> ConnectionDetail
         status_detail=detail,
         api_key=lookup.key if reveal else None,
         revealed=reveal,
+        granted_to=granted_to,
     )
 
 

@@ -14,7 +14,8 @@ Import is all or nothing. It runs in three steps:
 
 ``--dry-run`` stops after step 2 and reports what would be created. Export writes the same
 inventory format, never a key, with connections in creation order so that an import
-recreates them in the same order (and a later lift sees the same "oldest").
+recreates them in the same order (and a later lift sees the same "oldest"), and every agent
+with its display name, access mode and grants (SPEC §10) as ``PROVIDER/AUTH_TYPE/LABEL``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..domain.credentials import decide, fingerprint, key_hint
 from ..domain.families import base_url_warning
 from ..domain.rows import ConnectionRow, full_ref, legacy_suffix, new_id
 from ..errors import Conflict, UsageError
-from ..inventory import Entry, ModelEntry, problems_error, read_text
+from ..inventory import AgentEntry, Entry, ModelEntry, problems_error, read_text
 from ..inventory.document import parse_inventory
 from ..inventory.envfile import parse_env
 from . import keys
@@ -105,9 +106,10 @@ class Inventory:
     connections: list[dict]
     models: list[dict]
     warnings: list[str] = field(default_factory=list)
+    agents: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"connections": self.connections, "models": self.models}
+        return {"connections": self.connections, "models": self.models, "agents": self.agents}
 
 
 # ---------------------------------------------------------------- planning against the database
@@ -123,6 +125,8 @@ class _Plan:
     items: list[ImportedConnection]
     models: list[tuple[ModelEntry, list[str]]]  # model to create, connection ids in order
     model_items: list[ImportedModel]
+    agent_settings: dict[str, AgentEntry] = field(default_factory=dict)  # folded name -> entry (new agents)
+    grants: list[tuple[str, str]] = field(default_factory=list)  # (folded agent name, connection id)
 
 
 def _pending_row(uid: str, cid: str, e: Entry, fp: str | None) -> ConnectionRow:
@@ -194,14 +198,15 @@ class _UserLevel:
         return list(self._rows.values())
 
 
-def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntry]) -> _Plan:
+def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntry],
+          agents: list[AgentEntry] = ()) -> _Plan:
     uid = read.user_id(execute, ctx.user_key)
     rows = read.connections(execute, uid) if uid else []
     salt = read.salt(execute) if any(e.v.key is not None for e in entries) else None
     agent_ids: dict[str, str] = {}
     agent_names: dict[str, str] = {}
     if uid:
-        for aid, name, _display, _created, _count in read.agents(execute, uid):
+        for aid, name, *_rest in read.agents(execute, uid):
             agent_ids[labels.fold(name)] = aid
             agent_names[aid] = name
     plan = _Plan(uid, {}, agent_ids, [], [], [], [], [])
@@ -274,6 +279,7 @@ def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntr
         raise Conflict("; ".join(conflicts), hint="nothing was imported; change or remove those entries "
                        "(or the existing connections) and run the import again")
     _plan_models(ctx, execute, plan, models, user_level.rows(), rows)
+    _plan_agents(execute, plan, agents, user_level.rows(), rows)
     return plan
 
 
@@ -350,6 +356,68 @@ def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry]
                        "(or the existing models) and run the import again")
 
 
+def _plan_agents(execute, plan: _Plan, agents: list[AgentEntry], user_level: list[ConnectionRow],
+                 rows: list[ConnectionRow]) -> None:
+    """Agents' access modes and grants (SPEC §10). A new agent is created as given; an existing
+    one must already be exactly as given (else exit 4, as for models); a grant names a
+    user-level connection (existing or created by this file) as PROVIDER/AUTH_TYPE/LABEL."""
+    if not agents:
+        return
+    by_ref = {(r.provider, r.auth_type, r.label_key): r.id for r in user_level}
+    legacy_refs = {(r.provider, r.auth_type, r.label_key) for r in rows if r.agent_id}
+    legacy_refs.update((e.v.provider, e.v.auth_type, labels.fold(e.label))
+                       for e, _cid, _fp in plan.creates if e.agent is not None)
+    existing: dict[str, tuple] = {}
+    if plan.uid:
+        held: dict[str, set[str]] = {}
+        for aid, cid in read.grants(execute, plan.uid):
+            held.setdefault(aid, set()).add(cid)
+        for aid, name, display, _created, _count, access in read.agents(execute, plan.uid):
+            existing[labels.fold(name)] = (name, display, access, held.get(aid, set()))
+    problems: list[str] = []
+    conflicts: list[str] = []
+    for a in agents:
+        ids: list[str] = []
+        for j, ref in enumerate(a.granted):
+            where = f"{a.source}: granted[{j}]"
+            parts = ref.split("/", 2)
+            if len(parts) != 3:
+                problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
+                continue
+            key = (parts[0].strip().lower(), parts[1].strip().lower(), labels.fold(parts[2].strip()))
+            cid = by_ref.get(key)
+            if cid is None and key in legacy_refs:
+                conflicts.append(f"{where}: {ref!r} is a legacy connection, which cannot be granted "
+                                 "(lift it first)")
+                continue
+            if cid is None:
+                problems.append(f"{where}: no connection {ref!r} among the user-level connections")
+                continue
+            if cid in ids:
+                problems.append(f"{where}: {ref!r} is listed twice")
+                continue
+            ids.append(cid)
+        akey = labels.fold(a.name)
+        found = existing.get(akey)
+        if found is not None:
+            name, display, access, current = found
+            differs = [n for n, old, new in (("display_name", display, a.display_name),
+                                             ("access", access, a.access),
+                                             ("granted", current, set(ids))) if old != new]
+            if differs:
+                conflicts.append(f"{a.source}: agent {name!r} already exists with a different "
+                                 + ", ".join(differs))
+            continue
+        plan.agents_new[akey] = a.name  # the agents entry's spelling wins over a connection's
+        plan.agent_settings[akey] = a
+        plan.grants.extend((akey, cid) for cid in ids)
+    if problems:
+        raise problems_error(problems, "entries")
+    if conflicts:
+        raise Conflict("; ".join(conflicts), hint="nothing was imported; change or remove those entries "
+                       "(or the existing agents) and run the import again")
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -364,8 +432,10 @@ def _write(ctx: AppContext, uow, plan: _Plan) -> list[str]:
     new_agents = []
     for akey, name in plan.agents_new.items():
         agent_ids[akey] = new_id()
+        settings = plan.agent_settings.get(akey)
         new_agents.append({"id": agent_ids[akey], "user_id": uid, "name": name, "name_key": akey,
-                           "display_name": None, "created_at": now})
+                           "display_name": settings.display_name if settings else None,
+                           "access": settings.access if settings else "all", "created_at": now})
     bulk.insert_agents(uow, new_agents)
     bulk.insert_connections(uow, [
         {"id": cid, "user_id": uid, "agent_id": agent_ids[labels.fold(e.agent)] if e.agent else None,
@@ -392,6 +462,8 @@ def _write(ctx: AppContext, uow, plan: _Plan) -> list[str]:
         lists[mid] = ids
     bulk.insert_models(uow, models)
     bulk.insert_priority_lists(uow, lists)
+    bulk.insert_grants(uow, [{"agent_id": agent_ids[akey], "connection_id": cid, "created_at": now}
+                             for akey, cid in plan.grants])
     return list(plan.agents_new.values())
 
 
@@ -409,8 +481,9 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
     clean_agent = labels.clean(agent, "agent name") if agent is not None else None
     text = read_text(file)
     notes: list[str] = []
+    agents: list[AgentEntry] = []
     if is_json:
-        entries, models = parse_inventory(text)
+        entries, models, agents = parse_inventory(text)
     else:
         entries, notes = parse_env(text, clean_agent)
         models = []
@@ -419,21 +492,21 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
 
     if dry_run:
         with ctx.reading() as execute:
-            plan = _plan(ctx, execute, entries, models)
+            plan = _plan(ctx, execute, entries, models, agents)
         items = [replace(i, id=None) if i.action == "create" else i for i in plan.items]
         return ImportResult(True, str(file), items, plan.model_items,
                             list(plan.agents_new.values()), notes)
 
     if any(e.v.key is not None for e in entries):
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
-    return _apply(ctx, str(file), entries, models, notes, progress)
+    return _apply(ctx, str(file), entries, models, agents, notes, progress)
 
 
 @keys.retrying  # the plan is made again if another process wrote before the keyring writes
 def _apply(ctx: AppContext, file: str, entries: list[Entry], models: list[ModelEntry],
-           notes: list[str], progress: Progress | None) -> ImportResult:
+           agents: list[AgentEntry], notes: list[str], progress: Progress | None) -> ImportResult:
     with ctx.driver_uow() as uow:  # every write is set-based SQL: no SQLAlchemy to import
-        plan = _plan(ctx, uow.execute, entries, models)
+        plan = _plan(ctx, uow.execute, entries, models, agents)
         keyed = {cid: e.v.key for e, cid, _fp in plan.creates if e.v.key is not None}
         refs = {cid: full_ref(e.v.provider, e.v.auth_type, e.label) + legacy_suffix(e.agent)
                 for e, cid, _fp in plan.creates if e.v.key is not None}
@@ -447,7 +520,8 @@ def _apply(ctx: AppContext, file: str, entries: list[Entry], models: list[ModelE
 
 
 def export(ctx: AppContext) -> Inventory:
-    """The user's connections (never a key), oldest first, and models, as an inventory."""
+    """The user's connections (never a key), oldest first, models, and agents with their
+    access modes and grants, as an inventory."""
     with ctx.reading() as execute:
         uid = read.user_id(execute, ctx.user_key)
         if uid is None:
@@ -455,6 +529,9 @@ def export(ctx: AppContext) -> Inventory:
         rows = read.connections_by_age(execute, uid)
         lists = read.attached_by_model(execute, uid)
         user_models = read.models(execute, uid)
+        agents = [{"name": name, "display_name": display, "access": access,
+                   "granted": [r.ref for r in read.granted_connections(execute, aid)]}
+                  for aid, name, display, _created, _count, access in read.agents(execute, uid)]
     connections = [
         {
             "agent": r.agent_name,
@@ -486,4 +563,4 @@ def export(ctx: AppContext) -> Inventory:
             "default": m.is_default,
             "connections": [row.ref for row in attached],
         })
-    return Inventory(connections, models, warnings)
+    return Inventory(connections, models, warnings, agents)

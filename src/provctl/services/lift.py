@@ -10,12 +10,13 @@ names), asks the planner, and applies the plan:
   connection, before the transaction); then ONE ``BEGIN IMMEDIATE`` transaction that loads,
   plans, records the run (per row: former agent and label, a merged row's snapshot, the
   priority lists a merge changed) and applies it — a temp table of the plan (executemany),
-  then one ``INSERT … SELECT`` for the record, one ``DELETE`` for merged rows and one
+  then one ``INSERT … SELECT`` for the record, one for the grants a ``listed`` former agent
+  gets (SPEC §10: the lift takes no access away), one ``DELETE`` for merged rows and one
   ``UPDATE … FROM`` for the rest. A crash at any moment leaves the database as it was
   before, or fully lifted (SQLite's atomic commit; tests/e2e/test_lift_crash.py);
 * undo: one transaction that checks every row of the run first (refusing, exit 4, with the
   rows named) and then puts everything back, merged rows (with their rowid, discovered
-  models and attachments) included. Keys never move: a merged row's keyring entry stays
+  models and attachments) included, and revokes exactly the grants the run made. Keys never move: a merged row's keyring entry stays
   where it is for the undo.
 """
 
@@ -259,8 +260,10 @@ def _apply(ctx: AppContext, uow, run_id: str, uid: str | None, backup: str, plan
     if progress:
         progress("write", total // 4, total)
     write.rewrite_priorities(uow, after_of)  # merges: the lists they change, each as a whole
+    now = ctx.stamp()
     lift_db.record_run(db, run_id, uid, all_users=all_users, merge_identical=merge_identical,
-                       backup=backup, now=ctx.stamp())
+                       backup=backup, now=now)
+    lift_db.grant_lifted(db, run_id, now)  # a listed agent keeps the use of its lifted rows
     if progress:
         progress("write", total // 2, total)
     lift_db.apply_plan(db)
@@ -325,9 +328,11 @@ def undo(ctx: AppContext, run_ref: str, *, progress: Progress | None = None) -> 
                 f"cannot undo lift run {run_id}: " + "; ".join(problems[:_MAX_NAMED])
                 + (f"; and {more} more" if more > 0 else ""),
                 hint="an undo restores rows only as the lift left them: rename them back, "
-                "restore the attachments, or keep the lift (nothing was changed)",
+                "restore the attachments, revoke the grants made since, or keep the lift "
+                "(nothing was changed)",
             )
         now = ctx.stamp()
+        lift_db.revoke_lifted(db, run_id)  # exactly the grants the lift made
         lift_db.restore(db, run_id, len(targets), progress)
         write.rewrite_priorities(uow, {mid: before for mid, (before, _after) in models.items()})
         if progress:

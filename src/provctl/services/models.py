@@ -7,7 +7,9 @@ unique (model, connection) and (model, priority) constraints hold at every commi
 parallel ``model attach`` processes serialise instead of failing.
 
 Status badges and ``would_select`` come from THE usable predicate (``usable.usability``)
-with the model's provider, by stored state: no keyring reads, no probes.
+with the model's provider, by stored state: no keyring reads, no probes. With ``agent``
+(`model show/list --agent A`), they are that agent's view: for a ``listed`` agent, a
+connection not granted to it is ``agent_denied`` (SPEC §10).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..domain.credentials import NO_KEY
 from ..domain.families import family
 from ..domain.rows import ConnectionRow, ModelRow, full_ref, new_id
 from ..errors import Conflict, NotFound, UsageError
-from .common import model_by_name
+from .common import agent_asking, model_by_name
 from .views import JsonFields
 
 UPSTREAM_MAX = 200
@@ -104,23 +106,27 @@ class ModelChange:
 # ---------------------------------------------------------------- helpers
 
 
-def _status(row: ConnectionRow, model_provider: str, ctx: AppContext) -> str | None:
-    return usability.usability(row, now=ctx.now(), environ=ctx.environ, model_provider=model_provider)
+def _status(row: ConnectionRow, model_provider: str, ctx: AppContext,
+            granted: frozenset[str] | None = None) -> str | None:
+    return usability.usability(row, now=ctx.now(), environ=ctx.environ, model_provider=model_provider,
+                               granted=granted)
 
 
-def _attached_view(priority: int, row: ConnectionRow, model: ModelRow, ctx: AppContext) -> AttachedView:
+def _attached_view(priority: int, row: ConnectionRow, model: ModelRow, ctx: AppContext,
+                   granted: frozenset[str] | None = None) -> AttachedView:
     return AttachedView(
         priority=priority, id=row.id, provider=row.provider, auth_type=row.auth_type,
-        label=row.label, status=_status(row, model.provider, ctx) or usability.ACTIVE,
+        label=row.label, status=_status(row, model.provider, ctx, granted) or usability.ACTIVE,
         key_hint=row.key_hint, agent=row.agent_name,
     )
 
 
-def _detail(ctx: AppContext, execute, model: ModelRow) -> ModelDetail:
+def _detail(ctx: AppContext, execute, model: ModelRow, granted: frozenset[str] | None = None) -> ModelDetail:
     return ModelDetail(
         name=model.name, provider=model.provider, upstream_model=model.upstream,
         enabled=model.enabled, default=model.is_default,
-        connections=tuple(_attached_view(p, r, model, ctx) for p, r in read.attached(execute, model.id)),
+        connections=tuple(_attached_view(p, r, model, ctx, granted)
+                          for p, r in read.attached(execute, model.id)),
     )
 
 
@@ -169,9 +175,11 @@ def _skip_warning(row: ConnectionRow, reason: str) -> str:
 # ---------------------------------------------------------------- reads
 
 
-def list_models(ctx: AppContext) -> list[ModelSummary]:
+def list_models(ctx: AppContext, agent: str | None = None) -> list[ModelSummary]:
+    """Every model with what `resolve` would select now (as ``agent`` when given)."""
     with ctx.reading() as execute:
         uid = read.user_id(execute, ctx.user_key)
+        granted = agent_asking(execute, uid, agent)[1] if agent is not None else None
         if uid is None:
             return []
         models = read.models(execute, uid)
@@ -182,7 +190,7 @@ def list_models(ctx: AppContext) -> list[ModelSummary]:
         pick = None
         if m.enabled:
             pick = usability.first_usable((r for _, r in attached), m.provider, now=ctx.now(),
-                                          environ=ctx.environ)
+                                          environ=ctx.environ, granted=granted)
         out.append(ModelSummary(
             name=m.name, provider=m.provider, upstream_model=m.upstream, enabled=m.enabled,
             default=m.is_default, connections=len(attached),
@@ -191,9 +199,12 @@ def list_models(ctx: AppContext) -> list[ModelSummary]:
     return out
 
 
-def show(ctx: AppContext, name: str) -> ModelDetail:
+def show(ctx: AppContext, name: str, agent: str | None = None) -> ModelDetail:
+    """A model's priority list with each connection's status (as ``agent`` when given)."""
     with ctx.reading() as execute:
-        return _detail(ctx, execute, model_by_name(execute, ctx.user_key, name))
+        model = model_by_name(execute, ctx.user_key, name)
+        granted = agent_asking(execute, model.user_id, agent)[1] if agent is not None else None
+        return _detail(ctx, execute, model, granted)
 
 
 # ---------------------------------------------------------------- writes

@@ -83,6 +83,7 @@ class ConnectionDetail:
     status_detail: str | None = None  # why the status is not `active`, in words
     api_key: str | None = field(default=None, repr=False)  # only with --reveal
     revealed: bool = False
+    granted_to: list[str] = field(default_factory=list)  # names of the listed agents granted it
 
     def to_dict(self) -> dict:
         data = {
@@ -94,6 +95,7 @@ class ConnectionDetail:
             "expires_at": self.expires_at,
             "connected_via": self.connected_via,
             "attachments": [{"model": m, "priority": p} for m, p in self.attachments],
+            "granted_to": list(self.granted_to),
         }
         if self.revealed:
             data["api_key"] = self.api_key
