@@ -449,3 +449,24 @@ def test_probe_goes_through_the_typer_command_and_skips_a_failing_endpoint(world
     assert proc.stderr.decode() == ("Skipped openai/api_key/Bad (priority 1): probe_failed — "
                                     "unauthorized: HTTP 401\n")
     assert fake.requests[0].header("authorization") == f"Bearer {WORK}"
+
+
+def test_agent_access_decides_what_cmd_is_handed(world, cli, tmp_path):
+    """SPEC §10: `exec --agent` runs the same walk as `resolve --agent`: an unknown agent is
+    exit 3 and a listed agent with nothing usable granted exit 5, CMD never started; a listed
+    agent's CMD gets the granted connection, not the higher-priority denied one."""
+    for args in (("agent", "add", "ci-bot", "--access", "listed"), ("agent", "grant", "ci-bot", "openai/Backup")):
+        assert cli(*args).exit_code == 0
+    marker = tmp_path / "started"
+    unknown = provctl(world, "exec", "gpt", "--agent", "nobody", "--", "touch", str(marker))
+    assert (unknown.returncode, unknown.stdout) == (3, b"")
+    assert unknown.stderr.decode().splitlines()[0] == "Error: no agent named 'nobody'"
+    assert cli("agent", "revoke", "ci-bot", "openai/Backup").exit_code == 0
+    locked = provctl(world, "exec", "gpt", "--agent", "ci-bot", "--", "touch", str(marker))
+    assert locked.returncode == 5 and locked.stderr.decode().count(": agent_denied") == 2
+    assert not marker.exists()
+    assert cli("agent", "grant", "ci-bot", "openai/Backup").exit_code == 0
+    shown = provctl(world, "exec", "gpt", "--agent", "ci-bot", "--no-mask", "--",
+                    "sh", "-c", 'printf "%s|%s" "$OPENAI_API_KEY" "$PROVCTL_CONNECTION"')
+    assert (shown.returncode, shown.stdout.decode()) == (0, f"{BACKUP}|openai/api_key/Backup")
+    assert "Skipped openai/api_key/Work (priority 1): agent_denied" in shown.stderr.decode()

@@ -70,6 +70,17 @@ def test_a_listed_agent_resolves_only_what_is_granted_through_the_real_keyring(r
     shown = _json(run, "model", "show", "gpt-4o", "--agent", "support-bot", "--json")
     assert [c["status"] for c in shown["connections"]] == ["agent_denied", "active"]
 
+    # exec hands a listed agent's program the granted connection's key, never the denied one's
+    shown_env = ("sh", "-c", 'printf "%s|%s" "$OPENAI_API_KEY" "$PROVCTL_CONNECTION"')
+    granted = run("exec", "gpt-4o", "--agent", "support-bot", "--no-mask", "--", *shown_env, check=0)
+    assert granted.stdout == f"{keys['Team']}|openai/api_key/Team"
+    assert "Skipped openai/api_key/Personal (priority 1): agent_denied" in granted.stderr
+    marker = e2e_env["PROVCTL_DB"] + ".started"
+    for agent, code in (("locked", 5), ("nobody", 3)):  # CMD never starts
+        refused = run("exec", "gpt-4o", "--agent", agent, "--", "touch", marker, check=code)
+        assert refused.stdout == ""
+    assert not __import__("os").path.exists(marker)
+
     run("agent", "revoke", "support-bot", "Team", check=0)
     run("resolve", "gpt-4o", "--agent", "support-bot", check=5)
     run("agent", "update", "support-bot", "--access", "all", check=0)
