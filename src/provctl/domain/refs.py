@@ -50,6 +50,15 @@ def matches(rows: Sequence[ConnectionRow], ref: str) -> list[ConnectionRow]:
     return sorted(found.values(), key=lambda r: (r.provider, r.auth_type, r.label_key, r.agent_name or "", r.id))
 
 
+def full_ref_key(ref: str) -> tuple[str, str, str] | None:
+    """(provider, auth type, folded label) of a `PROVIDER/AUTH_TYPE/LABEL` reference — how an
+    inventory names a connection — or None when ``ref`` does not have three parts."""
+    parts = ref.split("/", 2)
+    if len(parts) != 3:
+        return None
+    return parts[0].strip().lower(), parts[1].strip().lower(), fold(parts[2].strip())
+
+
 def pick(rows: Sequence[ConnectionRow], ref: str) -> ConnectionRow:
     found = matches(rows, ref)
     if not found:

@@ -96,6 +96,17 @@ def _required_str(entry: dict, name: str, problems: list[str], prefix: str) -> s
     return value
 
 
+def _ref_list(entry: dict, name: str, problems: list[str], prefix: str) -> list[str]:
+    """A list of `PROVIDER/AUTH_TYPE/LABEL` strings (absent or null: empty)."""
+    refs = entry.get(name)
+    if refs is None:
+        return []
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        problems.append(f"{prefix}: {name} must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
+        return []
+    return refs
+
+
 def _known_object(entry: Any, fields: tuple[str, ...], problems: list[str], prefix: str) -> bool:
     """Is ``entry`` an object? Its unknown fields are problems too."""
     if not isinstance(entry, dict):
@@ -150,11 +161,7 @@ def _parse_model(i: int, entry: Any, problems: list[str]) -> ModelEntry | None:
     upstream = _opt_str(entry, "upstream_model", problems, prefix)
     enabled = _opt_bool(entry, "enabled", True, problems, prefix)
     default = _opt_bool(entry, "default", False, problems, prefix)
-    refs = entry.get("connections", [])
-    if refs is None:
-        refs = []
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        problems.append(f"{prefix}: connections must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
+    refs = _ref_list(entry, "connections", problems, prefix)
     if len(problems) > before:
         return None
     clean = _valid(lambda: family(provider) and labels.clean(name, "model name"), problems, prefix)
@@ -174,11 +181,7 @@ def _parse_agent(i: int, entry: Any, problems: list[str]) -> AgentEntry | None:
     name = _required_str(entry, "name", problems, prefix)
     display = _opt_str(entry, "display_name", problems, prefix)
     access = _opt_str(entry, "access", problems, prefix)
-    refs = entry.get("granted", [])
-    if refs is None:
-        refs = []
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        problems.append(f"{prefix}: granted must be a list of \"PROVIDER/AUTH_TYPE/LABEL\" strings")
+    refs = _ref_list(entry, "granted", problems, prefix)
     if access is not None and access not in ACCESS_MODES:
         problems.append(f"{prefix}: access must be one of: " + ", ".join(ACCESS_MODES))
     if len(problems) > before:

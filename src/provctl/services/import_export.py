@@ -28,6 +28,7 @@ from ..db import read
 from ..domain import Progress, labels
 from ..domain.credentials import decide, fingerprint, key_hint
 from ..domain.families import base_url_warning
+from ..domain.refs import full_ref_key
 from ..domain.rows import ConnectionRow, full_ref, legacy_suffix, new_id
 from ..errors import Conflict, UsageError
 from ..inventory import AgentEntry, Entry, ModelEntry, problems_error, read_text
@@ -311,11 +312,10 @@ def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry]
         ids: list[str] = []
         for j, ref in enumerate(m.refs):
             where = f"{m.source}: connections[{j}]"
-            parts = ref.split("/", 2)
-            if len(parts) != 3:
+            key = full_ref_key(ref)
+            if key is None:
                 problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
                 continue
-            key = (parts[0].strip().lower(), parts[1].strip().lower(), labels.fold(parts[2].strip()))
             cid = by_ref.get(key)
             if cid is None and len(legacy_by_ref.get(key, ())) == 1:
                 cid = legacy_by_ref[key][0]  # a model attached to a legacy row before the lift
@@ -380,11 +380,10 @@ def _plan_agents(execute, plan: _Plan, agents: list[AgentEntry], user_level: lis
         ids: list[str] = []
         for j, ref in enumerate(a.granted):
             where = f"{a.source}: granted[{j}]"
-            parts = ref.split("/", 2)
-            if len(parts) != 3:
+            key = full_ref_key(ref)
+            if key is None:
                 problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
                 continue
-            key = (parts[0].strip().lower(), parts[1].strip().lower(), labels.fold(parts[2].strip()))
             cid = by_ref.get(key)
             if cid is None and key in legacy_refs:
                 conflicts.append(f"{where}: {ref!r} is a legacy connection, which cannot be granted "
