@@ -284,6 +284,26 @@ def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntr
     return plan
 
 
+def _connection_ids(where: str, refs: list[str], connection, problems: list[str]) -> list[str]:
+    """The ids of an inventory's `PROVIDER/AUTH_TYPE/LABEL` references, each once, in order.
+    ``connection(key, where, ref)`` gives one's id, or None after recording why it has none."""
+    ids: list[str] = []
+    for j, ref in enumerate(refs):
+        place = f"{where}[{j}]"
+        key = full_ref_key(ref)
+        if key is None:
+            problems.append(f"{place}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
+            continue
+        cid = connection(key, place, ref)
+        if cid is None:
+            continue
+        if cid in ids:
+            problems.append(f"{place}: {ref!r} is listed twice")
+            continue
+        ids.append(cid)
+    return ids
+
+
 def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry],
                  user_level: list[ConnectionRow], rows: list[ConnectionRow]) -> None:
     if not models:
@@ -309,26 +329,18 @@ def _plan_models(ctx: AppContext, execute, plan: _Plan, models: list[ModelEntry]
     problems: list[str] = []
     conflicts: list[str] = []
     for m in models:
-        ids: list[str] = []
-        for j, ref in enumerate(m.refs):
-            where = f"{m.source}: connections[{j}]"
-            key = full_ref_key(ref)
-            if key is None:
-                problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
-                continue
+        def connection(key: tuple, where: str, ref: str) -> str | None:
             cid = by_ref.get(key)
             if cid is None and len(legacy_by_ref.get(key, ())) == 1:
                 cid = legacy_by_ref[key][0]  # a model attached to a legacy row before the lift
             if cid is None:
                 problems.append(f"{where}: no connection {ref!r} among the user-level connections")
-                continue
-            if key[0] != m.provider:
+            elif key[0] != m.provider:
                 problems.append(f"{where}: {ref!r} is not a {m.provider} connection (cross-family)")
-                continue
-            if cid in ids:
-                problems.append(f"{where}: {ref!r} is listed twice")
-                continue
-            ids.append(cid)
+                return None
+            return cid
+
+        ids = _connection_ids(f"{m.source}: connections", m.refs, connection, problems)
         name_key = labels.fold(m.name)
         found = existing.get(name_key)
         if found is not None:
@@ -377,25 +389,16 @@ def _plan_agents(execute, plan: _Plan, agents: list[AgentEntry], user_level: lis
     problems: list[str] = []
     conflicts: list[str] = []
     for a in agents:
-        ids: list[str] = []
-        for j, ref in enumerate(a.granted):
-            where = f"{a.source}: granted[{j}]"
-            key = full_ref_key(ref)
-            if key is None:
-                problems.append(f"{where}: {ref!r} is not PROVIDER/AUTH_TYPE/LABEL")
-                continue
+        def grantable(key: tuple, where: str, ref: str) -> str | None:
             cid = by_ref.get(key)
             if cid is None and key in legacy_refs:
                 conflicts.append(f"{where}: {ref!r} is a legacy connection, which cannot be granted "
                                  "(lift it first)")
-                continue
-            if cid is None:
+            elif cid is None:
                 problems.append(f"{where}: no connection {ref!r} among the user-level connections")
-                continue
-            if cid in ids:
-                problems.append(f"{where}: {ref!r} is listed twice")
-                continue
-            ids.append(cid)
+            return cid
+
+        ids = _connection_ids(f"{a.source}: granted", a.granted, grantable, problems)
         akey = labels.fold(a.name)
         found = existing.get(akey)
         if found is not None:
