@@ -32,24 +32,18 @@ import os
 import platform
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
+from common import REPO, STAMP, sh, wall  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 FAMILIES = (("openai", "api_key"), ("openai", "subscription"), ("anthropic", "api_key"),
             ("mistral", "api_key"), ("groq", "api_key"))
-STAMP = "2026-01-01T00:00:00.000000Z"
 
 
-def sh(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
 def build(provctl: str, env: dict, n_connections: int) -> None:
@@ -92,13 +86,6 @@ def build(provctl: str, env: dict, n_connections: int) -> None:
     db.close()
 
 
-def wall(cmd: list[str], env: dict) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0 or proc.stderr:
-        sys.exit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()}")
-    return elapsed * 1000
 
 
 def main() -> None:
@@ -141,11 +128,11 @@ def main() -> None:
     assert counts["commands"] == 1, counts
     for _ in range(args.warmup):
         for cmd in cases.values():
-            wall(cmd, env)
+            wall(cmd, env, quiet=True)
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.runs):
         for name, cmd in cases.items():
-            samples[name].append(wall(cmd, env))
+            samples[name].append(wall(cmd, env, quiet=True))
     load = os.getloadavg()
     print(f"provctl completion bench — {dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "

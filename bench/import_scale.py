@@ -70,6 +70,43 @@ def inventory(n: int, legacy_share: float = 0.0, n_models: int = 100) -> dict:
     return {"connections": connections, "models": models}
 
 
+def time_imports(provctl: str, work: Path, env: dict, n: int, runs: int, *,
+                 legacy_share: float = 0.0) -> tuple[dict[str, list[float]], tuple, Path, Path]:
+    """Seconds per import of an ``n``-connection inventory into a fresh database, with the JSON
+    and the table report, alternated, after one warm-up round. Returns the times per form, the
+    counts of (connections, agents, models, attachments) imported, the migrated template
+    database and the inventory file."""
+    inv = work / "inventory.json"
+    inv.write_text(json.dumps(inventory(n, legacy_share), indent=2))
+    template = work / "template.db"
+    subprocess.run([provctl, "--db", str(template), "db", "upgrade"], env=env, check=True, capture_output=True)
+    forms = {f"import {n // 1000}k --json": ["--json"], f"import {n // 1000}k (table)": []}
+    times: dict[str, list[float]] = {form: [] for form in forms}
+    counts: tuple = ()
+    for run in range(runs + 1):  # the first run warms the caches and is not counted
+        for form, extra in forms.items():
+            db = work / f"run{run}-{len(extra)}.db"
+            shutil.copyfile(template, db)
+            start = time.perf_counter()
+            proc = subprocess.run([provctl, "--db", str(db), "import", str(inv), *extra], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                sys.exit(f"bench: import failed ({proc.returncode}):\n{proc.stderr}")
+            if extra:
+                assert json.loads(proc.stdout)["summary"]["connections_created"] == n
+            else:
+                assert proc.stdout.count("\n") >= n + 1
+            counts = sqlite3.connect(db).execute(
+                "SELECT (SELECT count(*) FROM connections), (SELECT count(*) FROM agents), "
+                "(SELECT count(*) FROM models), (SELECT count(*) FROM attachments)").fetchone()
+            assert counts[0] == n, counts
+            db.unlink()
+            if run:
+                times[form].append(elapsed)
+    return times, counts, template, inv
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=str(REPO / ".venv" / "bin" / "provctl"))
@@ -83,32 +120,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVCTL_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PROVCTL_USER="bench", NO_COLOR="1")
     try:
-        inv = work / "inventory.json"
-        inv.write_text(json.dumps(inventory(args.connections, args.legacy_share), indent=2))
-        template = work / "template.db"
-        subprocess.run([provctl, "--db", str(template), "db", "upgrade"], env=env, check=True, capture_output=True)
-        forms = {"import --json": ["--json"], "import (table)": []}
-        times: dict[str, list[float]] = {form: [] for form in forms}
-        for run in range(args.runs + 1):  # the first run warms the caches and is not counted
-            for form, extra in forms.items():
-                db = work / f"run{run}-{len(extra)}.db"
-                shutil.copyfile(template, db)
-                start = time.perf_counter()
-                proc = subprocess.run([provctl, "--db", str(db), "import", str(inv), *extra], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                elapsed = time.perf_counter() - start
-                if proc.returncode != 0:
-                    sys.exit(f"bench: import failed ({proc.returncode}):\n{proc.stderr}")
-                if extra:
-                    assert json.loads(proc.stdout)["summary"]["connections_created"] == args.connections
-                else:
-                    assert proc.stdout.count("\n") >= args.connections + 1
-                counts = sqlite3.connect(db).execute(
-                    "SELECT (SELECT count(*) FROM connections), (SELECT count(*) FROM agents), "
-                    "(SELECT count(*) FROM models), (SELECT count(*) FROM attachments)").fetchone()
-                assert counts[0] == args.connections, counts
-                if run:
-                    times[form].append(elapsed)
+        times, counts, template, inv = time_imports(provctl, work, env, args.connections, args.runs,
+                                                    legacy_share=args.legacy_share)
         load = os.getloadavg()
         print(f"provctl import of {args.connections:,} connections ({counts[1]} agents, {counts[2]} models, "
               f"{counts[3]} attachments), env keys: {provctl}")

@@ -43,35 +43,18 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/common.py
+from common import FLOOR, REPO, STAMP, instructions, sh, wall  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 N_CONNECTIONS = 200
 N_MODELS = 1000
 PER_MODEL = 5
 FAMILIES = ("openai", "anthropic", "mistral", "groq")
-STAMP = "2026-01-01T00:00:00.000000Z"
 KEYRING_SECRET = "sk-bench-" + uuid.uuid4().hex
 BENCH_AGENT = "bench-bot"
 
-FLOOR = r'''
-import json, sqlite3, sys
-conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-rows = conn.execute(
-    "SELECT m.name, t.priority, c.id, c.label, c.provider, c.base_url "
-    "FROM models m JOIN attachments t ON t.model_id = m.id "
-    "JOIN connections c ON c.id = t.connection_id "
-    "WHERE m.user_id = ? AND m.name_key = ? ORDER BY t.priority",
-    (sys.argv[2], sys.argv[3]),
-).fetchall()
-print(json.dumps([dict(zip(("model", "priority", "id", "label", "provider", "base_url"), r)) for r in rows], indent=2))
-'''
 
 
-def sh(cmd: list[str], env: dict, *, input: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, env=env, input=input, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
 def build(work: Path, provctl: str, env: dict) -> dict:
@@ -160,25 +143,8 @@ def check(provctl: str, env: dict, names: dict) -> None:
     assert counts == (N_CONNECTIONS, N_MODELS, N_MODELS * PER_MODEL), counts
 
 
-def wall(cmd: list[str], env: dict) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()}")
-    return elapsed * 1000
 
 
-def instructions(cmd: list[str], env: dict) -> int | None:
-    """Instructions executed by ``cmd`` (valgrind's callgrind: repeatable whatever the load)."""
-    if shutil.which("valgrind") is None:
-        return None
-    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.split(":")[-1].strip())
-    return None
 
 
 def keyring_backend(python: str, env: dict) -> str:

@@ -52,28 +52,15 @@ import time
 import uuid
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import import_scale  # noqa: E402  (bench/import_scale.py: the 10,000-connection inventory)
+from common import FLOOR, REPO, STAMP, instructions, sh  # noqa: E402  (bench/common.py)
 
 N_CONNECTIONS, N_MODELS, PER_MODEL = 200, 1000, 5
 FAMILIES = ("openai", "anthropic", "mistral", "groq")
-STAMP = "2026-01-01T00:00:00.000000Z"
 SECRET = "sk-bench-" + uuid.uuid4().hex
 RATIO_GOAL, IMPORT_GOAL_S = 2.5, 2.0
 
-FLOOR = r'''
-import json, sqlite3, sys
-conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-rows = conn.execute(
-    "SELECT m.name, t.priority, c.id, c.label, c.provider, c.base_url "
-    "FROM models m JOIN attachments t ON t.model_id = m.id "
-    "JOIN connections c ON c.id = t.connection_id "
-    "WHERE m.user_id = ? AND m.name_key = ? ORDER BY t.priority",
-    (sys.argv[2], sys.argv[3]),
-).fetchall()
-print(json.dumps([dict(zip(("model", "priority", "id", "label", "provider", "base_url"), r)) for r in rows], indent=2))
-'''
 
 # The floor plus one Secret Service read, as a Python tool would write it with jeepney alone.
 LIMIT = FLOOR + r'''
@@ -92,11 +79,6 @@ print(json.dumps({"key_length": len(bytes(value).decode())}))
 '''
 
 
-def sh(cmd: list[str], env: dict, *, input: str | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, env=env, input=input, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
 def build(provctl: str, env: dict) -> dict:
@@ -174,16 +156,6 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float]:
     return wall, cpu
 
 
-def instructions(cmd: list[str], env: dict) -> int | None:
-    """Instructions executed by ``cmd`` under valgrind's callgrind (repeatable whatever the
-    load; PYTHONHASHSEED fixed so that two runs count the same)."""
-    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
-                          env=dict(env, PYTHONHASHSEED="0"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
-    for line in proc.stderr.splitlines():
-        if "Collected :" in line:
-            return int(line.split(":")[-1].strip())
-    return None
 
 
 def has_exec(provctl: str, env: dict) -> bool:
@@ -191,28 +163,7 @@ def has_exec(provctl: str, env: dict) -> bool:
 
 
 def bench_import(provctl: str, work: Path, env: dict, runs: int) -> dict[str, list[float]]:
-    inv = work / "inventory.json"
-    inv.write_text(json.dumps(import_scale.inventory(10_000)))
-    template = work / "import-template.db"
-    sh([provctl, "--db", str(template), "db", "upgrade"], env)
-    forms = {"import 10k --json": ["--json"], "import 10k (table)": []}
-    times: dict[str, list[float]] = {form: [] for form in forms}
-    for run in range(runs + 1):
-        for form, extra in forms.items():
-            db = work / f"import-{run}-{len(extra)}.db"
-            shutil.copyfile(template, db)
-            start = time.perf_counter()
-            proc = subprocess.run([provctl, "--db", str(db), "import", str(inv), *extra], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            elapsed = time.perf_counter() - start
-            if proc.returncode != 0:
-                sys.exit(f"bench: import failed:\n{proc.stderr}")
-            n = sqlite3.connect(db).execute("SELECT count(*) FROM connections").fetchone()[0]
-            assert n == 10_000, n
-            if run:  # the first round warms the caches
-                times[form].append(elapsed)
-            db.unlink()
-    return times
+    return import_scale.time_imports(provctl, work, env, 10_000, runs)[0]
 
 
 def main() -> None:
