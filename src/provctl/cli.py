@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import click
 import typer
-from typer.core import TyperGroup
+import click
+from typer.core import TyperGroup, TyperOption
 
 from . import __version__
 from .entry import undecodable_argument
@@ -24,6 +25,17 @@ def _data_only(exc: click.ClickException) -> click.ClickException:
     if isinstance(getattr(exc, "message", None), str):
         exc.message = shown(exc.message)
     return exc
+
+
+def _error_hint(self, ctx) -> str:  # noqa: ANN001
+    """Click 8.2 names "(env var: 'None')" in every bad-value error of an option that shows an
+    environment variable, even when it has none (Typer shows them by default): name the
+    variable only when there is one."""
+    hint = click.Parameter.get_error_hint(self, ctx)
+    return hint + (f" (env var: '{self.envvar}')" if self.show_envvar and self.envvar else "")
+
+
+TyperOption.get_error_hint = _error_hint
 
 
 class ProvctlGroup(TyperGroup):

@@ -141,3 +141,9 @@ def test_the_exit_codes_are_documented_in_help(cli):
     assert table[4].startswith("4  conflict")
     assert table[5].startswith("5  unavailable")
     assert table[6].startswith("6  secret store unavailable")
+
+
+def test_a_bad_option_value_names_the_option_without_a_phantom_env_var(cli):
+    result = cli("providers", "refresh", "--all", "--timeout", "abc")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == "Error: Invalid value for '--timeout': 'abc' is not a valid float."
