@@ -559,3 +559,24 @@ def _bench():  # pragma: no cover
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(_bench())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_without_merge_identical_the_mergeable_rows_are_the_merges_it_would_make(seed):
+    """A report without --merge-identical names exactly the rows the flag would merge, into the
+    same targets, and the plan itself is unchanged by asking for them."""
+    rnd = random.Random(seed)
+    for _ in range(20):
+        rows = _random_dataset(rnd)
+        mergeable: list = []
+        plan = plan_lift(rows, mergeable=mergeable)
+        assert plan == plan_lift(rows)
+        merged = plan_lift(rows, merge_identical=True)
+        assert [(r.id, r.merged_into) for r in mergeable] == [
+            (r.id, r.merged_into) for r in merged if r.action == MERGE]
+        assert all(r.action == MERGE for r in mergeable)
+        labels_now = {r.id: r.new_label for r in plan}
+        by_id = {r.id: r for r in rows}
+        for r in mergeable:  # the target's label as this plan leaves it
+            target = by_id[r.merged_into]
+            assert r.new_label == (target.label if target.agent_id is None else labels_now[target.id])

@@ -116,7 +116,25 @@ _AGE = attrgetter("order", "id")  # "oldest first"; ties (the caller should not 
 _new_plan_row = tuple.__new__  # builds a LiftPlanRow without a Python-level __new__ call
 
 
-def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> list[LiftPlanRow]:
+def _merge_targets(scope_users, scope_rows: list[LiftInput]) -> dict[str, LiftInput]:
+    """Rule 5 for one scope: legacy row id -> the connection it merges into. roots[(base URL,
+    fingerprint)] is the target: the oldest user-level row, else the first (oldest) legacy
+    row. ``scope_rows`` oldest first."""
+    target_of: dict[str, LiftInput] = {}
+    roots: dict[tuple[str, str], LiftInput] = {}
+    for row in sorted(scope_users, key=_AGE):
+        if row.fingerprint is not None:
+            roots.setdefault((row.base_url, row.fingerprint), row)
+    for row in scope_rows:
+        if row.fingerprint is not None:
+            root = roots.setdefault((row.base_url, row.fingerprint), row)
+            if root is not row:
+                target_of[row.id] = root
+    return target_of
+
+
+def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False,
+              mergeable: list[LiftPlanRow] | None = None) -> list[LiftPlanRow]:
     """Plan the lift of every legacy row in `rows` (see the module docstring for the rules).
 
     `rows` must hold ALL connections (user-level and legacy) of every user being
@@ -125,6 +143,11 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
     `LiftPlanRow` per legacy row, none for user-level rows, ordered by user id,
     provider, auth type, then creation order (`order`, then id). Raises
     ValueError on a duplicate id.
+
+    Without ``merge_identical``, a ``mergeable`` list receives (in plan order) a `merge` row
+    for each legacy row that ``merge_identical`` would merge — the same rule 5, in the same
+    pass — with its target's label as this plan leaves it: what a report names so that a
+    reviewer knows the flag would matter.
     """
     # Labels and keys only ever meet within a scope: (user, provider, auth type).
     user_level: dict[tuple[str, str, str], list[LiftInput]] = {}
@@ -142,6 +165,17 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
             bucket.append(row)
 
     key_of = folder()  # labels repeat a lot ("Default")
+    names: dict[str, str] = {}  # agent id -> the name relabelling uses (ten rows an agent)
+
+    def name_of(row: LiftInput) -> str:
+        name = names.get(row.agent_id)
+        if name is None:
+            name = names[row.agent_id] = agent_display_name(row.agent_name, None, row.agent_id)
+        return name
+
+    def plan_row(row: LiftInput, new_label: str, action: str, merged_into: str | None) -> LiftPlanRow:
+        return _new_plan_row(LiftPlanRow, (row.id, row.user_id, row.agent_id, name_of(row), row.provider,
+                                           row.auth_type, row.label, new_label, action, merged_into))
 
     plan: list[LiftPlanRow] = []
     emit = plan.append
@@ -152,19 +186,10 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
         scope_users = user_level.get(scope, ())
         user_keys = {key_of(row.label) for row in scope_users}
 
-        # rule 5: merges, decided before collisions. roots[(base URL, fingerprint)] is
-        # the target: the oldest user-level row, else the first (oldest) legacy row.
-        target_of: dict[str, LiftInput] = {}
-        if merge_identical:
-            roots: dict[tuple[str, str], LiftInput] = {}
-            for row in sorted(scope_users, key=_AGE):
-                if row.fingerprint is not None:
-                    roots.setdefault((row.base_url, row.fingerprint), row)
-            for row in scope_rows:
-                if row.fingerprint is not None:
-                    root = roots.setdefault((row.base_url, row.fingerprint), row)
-                    if root is not row:
-                        target_of[row.id] = root
+        # rule 5: merges, decided before collisions
+        target_of = _merge_targets(scope_users, scope_rows) if merge_identical else {}
+        would_merge = (_merge_targets(scope_users, scope_rows)
+                       if mergeable is not None and not merge_identical else {})
         remaining = [r for r in scope_rows if r.id not in target_of] if target_of else scope_rows
 
         # rules 1-2: a remaining legacy row collides when its folded label is held by a
@@ -187,7 +212,7 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
         # for that exact base (held labels only accumulate), so the search resumes there.
         next_n: dict[str, int] = {}
         for row in to_relabel:
-            name = agent_display_name(row.agent_name, None, row.agent_id)
+            name = name_of(row)
             base = name if key_of(row.label) == _DEFAULT_KEY else f"{row.label} - {name}"
             label = base[:MAX_LEN].rstrip()
             key = fold(label)
@@ -204,32 +229,19 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False) -> li
             held.add(key)
             outcome[row.id] = (label, RELABEL)
 
+        def merge_row(row: LiftInput, target: LiftInput) -> LiftPlanRow:
+            label = target.label if target.agent_id is None else outcome[target.id][0]
+            return plan_row(row, label, MERGE, target.id)
+
         for row in scope_rows:
             target = target_of.get(row.id)
             if target is None:
                 label, action = outcome[row.id]
-                merged_into = None
+                emit(plan_row(row, label, action, None))
             else:
-                label = target.label if target.agent_id is None else outcome[target.id][0]
-                action = MERGE
-                merged_into = target.id
-            emit(
-                _new_plan_row(
-                    LiftPlanRow,
-                    (
-                        row.id,
-                        row.user_id,
-                        row.agent_id,
-                        agent_display_name(row.agent_name, None, row.agent_id),
-                        row.provider,
-                        row.auth_type,
-                        row.label,
-                        label,
-                        action,
-                        merged_into,
-                    ),
-                )
-            )
+                emit(merge_row(row, target))
+            if row.id in would_merge:
+                mergeable.append(merge_row(row, would_merge[row.id]))
     return plan
 
 

@@ -30,7 +30,7 @@ from typing import Iterator, NamedTuple
 from ..context import AppContext
 from ..db import lift as lift_db
 from ..domain import Progress, labels
-from ..domain.families import effective_base_url
+from ..domain.families import FAMILIES, effective_base_url
 from ..domain.lift_rules import (
     MERGE, LiftInput, LiftPlanRow, agent_display_name, label_clash_problem, merge_moves,
     moved_list_problems, plan_lift, summarize, undo_row_problems,
@@ -165,6 +165,7 @@ def _plan(execute, where: lift_db.Scope, *, merge_identical: bool, progress: Pro
         agent_label[aid] = agent_display_name(display, name, aid)
         agent_name[aid] = name if name is not None else aid
     shown = agent_label.get
+    default_url = {name: effective_base_url(name, None) or "" for name in FAMILIES}.get
     inputs: list[LiftInput] = []
     add = inputs.append
     total = lift_db.count(execute, where) if progress else 0
@@ -177,13 +178,12 @@ def _plan(execute, where: lift_db.Scope, *, merge_identical: bool, progress: Pro
         if progress and order % 10000 == 0:
             progress("load", order, total)
         add(LiftInput(cid, intern(uid), aid, shown(aid), intern(provider), intern(auth), intern(label),
-                      intern(base) if base else (effective_base_url(provider, None) or ""), fp,
+                      intern(base) if base else default_url(provider, ""), fp,
                       enabled == 1, order))
     if progress:
         progress("load", total, total)
-    plan = plan_lift(inputs, merge_identical=merge_identical)
-    mergeable = [] if merge_identical else [
-        p for p in plan_lift(inputs, merge_identical=True) if p.action == MERGE]
+    mergeable: list[LiftPlanRow] = []
+    plan = plan_lift(inputs, merge_identical=merge_identical, mergeable=mergeable)
     del inputs
     users = lift_db.user_names(execute)
     sort_key = {uid: labels.fold(name) for uid, name in users.items()}
