@@ -61,7 +61,7 @@ def assert_no_key(*texts):
 def test_verify_accepts_a_working_key_and_sends_it_in_the_family_header(fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     verify = discovery.verifier_for(5.0)
-    assert verify("openai", f"{fake.url}/v1", "api_key", KEY) is None
+    assert verify("openai", f"{fake.url}/v1", "api_key", KEY) == ("gpt-4o",)  # the ids it listed
     (req,) = fake.requests
     assert req.path == "/v1/models" and req.header("authorization") == f"Bearer {KEY}"
 
@@ -147,6 +147,9 @@ def test_connect_with_a_passing_verify_saves_the_connection(app_ctx, keystore, f
     result = connections.connect(app_ctx, "openai", label="Work", base_url=f"{fake.url}/v1",
                                  creds=Credentials(key=KEY), verify=discovery.verifier_for(5.0))
     assert result.action == "created" and keystore.secrets == {result.connection.id: KEY}
+    # the ids the verification listed are stored with the row (issue 11)
+    assert (result.discovered, result.connection.models) == (1, 1)
+    assert [m.id for m in discovery.models(app_ctx, "openai/Work")] == ["gpt-4o"]
 
 
 # ---------------------------------------------------------------- providers refresh
