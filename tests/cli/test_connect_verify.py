@@ -113,7 +113,12 @@ def test_verify_gives_up_after_the_timeout(cli, keystore, fake):
     result = cli("connect", "openai", "--key-stdin", "--verify", "--timeout", "0.3",
                  "--base-url", f"{fake.url}/v1", input=KEY + "\n")
     assert result.exit_code == 5
-    assert f"no answer from {fake.url}/v1/models (timed out after 0.3s)" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: {fake.url}/v1/models accepted the connection but did not answer in time "
+        "(timed out after 0.3s waiting for the response); nothing was saved",
+        "Hint: the server is there but slow or stalled: raise --timeout, try again later, or "
+        "connect without --verify",
+    ]
     assert_no_key(result)
     assert_nothing_saved(cli, keystore)
 

@@ -159,6 +159,13 @@ def _verify_failure(provider: str, base_url: str | None, url: str,
             f"{provider} rejected the credential ({detail} from {url}); nothing was saved",
             hint="check the key and the auth type; to save it anyway, connect without --verify",
         )
+    if outcome.timed_out:  # connected, but no (complete) answer before the deadline
+        return Unavailable(
+            f"{url} accepted the connection but did not answer in time ({detail}); "
+            "nothing was saved",
+            hint="the server is there but slow or stalled: raise --timeout, try again later, "
+            "or connect without --verify",
+        )
     if outcome.result == "unreachable":
         return Unavailable(
             f"no answer from {url} ({detail}); nothing was saved",
