@@ -36,12 +36,47 @@ def test_verify_saves_a_key_the_provider_accepts(cli, keystore, fake):
     assert doc == {
         "action": "created", "id": doc["id"], "provider": "openai", "auth_type": "api_key",
         "label": "Work", "status": "active", "key_hint": "sk-p…cdef",
-        "base_url": f"{fake.url}/v1", "models": 0, "attached_models": 0, "agent": None,
+        "base_url": f"{fake.url}/v1", "models": 1, "attached_models": 0, "agent": None,
         "created_at": CREATED,
     }
     assert keystore.secrets == {doc["id"]: KEY}
     (req,) = fake.requests
     assert (req.path, req.header("authorization")) == ("/v1/models", f"Bearer {KEY}")
+
+
+def test_verify_stores_the_model_list_it_fetched(cli, fake):
+    """Issue 11: `connect --verify` threw the list away, so `providers list` said 0 models."""
+    fake.set("/v1/models", models_reply("openai", "gpt-4o-mini", "gpt-4o", "o3"))
+    result = cli("connect", "openai", "--label", "Work", "--key-stdin", "--verify",
+                 "--base-url", f"{fake.url}/v1", input=KEY + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Verified: 3 model(s) discovered and stored (`provctl providers models openai/api_key/Work`).")
+    (row,) = cli.json("providers", "list", "--json")
+    assert row["models"] == 3
+    assert [m["id"] for m in cli.json("providers", "models", "openai/Work", "--json")] == [
+        "gpt-4o", "gpt-4o-mini", "o3"]
+    assert len(fake.requests) == 1  # the list came from the verification, not a second request
+
+
+def test_a_verified_replacement_replaces_the_stored_model_list(cli, fake):
+    fake.set("/v1/models", models_reply("openai", "gpt-4o", "o3"))
+    cli.connect("openai", "--label", "Work", "--verify", "--base-url", f"{fake.url}/v1", key=KEY)
+    fake.set("/v1/models", models_reply("openai", "gpt-4.1"))
+    doc = cli.json("connect", "openai", "--label", "Work", "--key-stdin", "--replace", "--verify",
+                   "--base-url", f"{fake.url}/v1", "--json", input=NEW_KEY + "\n")
+    assert (doc["action"], doc["models"]) == ("replaced", 1)
+    assert [m["id"] for m in cli.json("providers", "models", "openai/Work", "--json")] == ["gpt-4.1"]
+    # an idempotent verified connect refreshes the list too
+    fake.set("/v1/models", models_reply("openai", "gpt-4.1", "gpt-5"))
+    doc = cli.json("connect", "openai", "--label", "Work", "--key-stdin", "--replace", "--verify",
+                   "--base-url", f"{fake.url}/v1", "--json", input=NEW_KEY + "\n")
+    assert (doc["action"], doc["models"]) == ("unchanged", 2)
+
+
+def test_without_verify_no_model_list_is_stored(cli, fake):
+    cli.connect("openai", "--label", "Work", "--base-url", f"{fake.url}/v1", key=KEY)
+    assert cli.json("providers", "list", "--json")[0]["models"] == 0
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -78,7 +113,12 @@ def test_verify_gives_up_after_the_timeout(cli, keystore, fake):
     result = cli("connect", "openai", "--key-stdin", "--verify", "--timeout", "0.3",
                  "--base-url", f"{fake.url}/v1", input=KEY + "\n")
     assert result.exit_code == 5
-    assert f"no answer from {fake.url}/v1/models (timed out after 0.3s)" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"Error: {fake.url}/v1/models accepted the connection but did not answer in time "
+        "(timed out after 0.3s waiting for the response); nothing was saved",
+        "Hint: the server is there but slow or stalled: raise --timeout, try again later, or "
+        "connect without --verify",
+    ]
     assert_no_key(result)
     assert_nothing_saved(cli, keystore)
 

@@ -16,6 +16,7 @@ from provctl.domain.families import FAMILIES
 from tests.support.fakeprovider import (
     FakeProvider,
     closed_port_url,
+    unanswered_port,
     models_reply,
     slow_reply,
     status_reply,
@@ -103,13 +104,14 @@ def test_refresh_every_outcome_then_list_and_models(pv, fake, cleanup, db_bytes)
     fake.set("/500/models", status_reply(500))
     fake.set("/html/models", text_reply("<html>captive portal</html>"))
     fake.set("/slow/models", slow_reply(5.0, models_reply("openai", "late")))
-    keys = {name: new_key(name) for name in ("ok", "401", "403", "429", "500", "html", "slow", "dead")}
+    keys = {name: new_key(name)
+            for name in ("ok", "401", "403", "429", "500", "html", "slow", "dead", "silent")}
     ids = {}
-    for name, key in keys.items():
-        url = closed_port_url() if name == "dead" else f"{fake.url}/{name}"
-        ids[name] = connect(pv, cleanup, "openai", name, url, key)
-
-    proc = pv("providers", "refresh", "--all", "--json", "--timeout", "0.5", check=5)
+    with unanswered_port() as silent:  # a host that never takes the connection
+        for name, key in keys.items():
+            url = {"dead": closed_port_url(), "silent": silent}.get(name, f"{fake.url}/{name}")
+            ids[name] = connect(pv, cleanup, "openai", name, url, key)
+        proc = pv("providers", "refresh", "--all", "--json", "--timeout", "0.5", check=5)
     results = {r["label"]: (r["id"], r["result"], r["models"], r["detail"]) for r in json.loads(proc.stdout)}
     assert results == {
         "401": (ids["401"], "unauthorized", None, "HTTP 401"),
@@ -119,13 +121,16 @@ def test_refresh_every_outcome_then_list_and_models(pv, fake, cleanup, db_bytes)
         "dead": (ids["dead"], "unreachable", None, "connection refused"),
         "html": (ids["html"], "bad_response", None, "response is not JSON"),
         "ok": (ids["ok"], "ok", 2, None),
-        "slow": (ids["slow"], "unreachable", None, "timed out after 0.5s"),
+        # it took the request but did not answer in time: there, but too slow (issue 11)
+        "slow": (ids["slow"], "error", None, "timed out after 0.5s waiting for the response"),
+        "silent": (ids["silent"], "unreachable", None, "connection timed out after 0.5s"),
     }
-    assert proc.stderr.startswith("Error: 6 of 8 connections could not be refreshed\n")
+    assert proc.stderr.startswith("Error: 7 of 9 connections could not be refreshed\n")
     assert len(fake.requests_to("/429/models")) == 2 and len(fake.requests_to("/401/models")) == 1
 
     listed = {c["label"]: c["models"] for c in json.loads(pv("providers", "list", "--json", check=0).stdout)}
-    assert listed == {"401": 0, "403": 0, "429": 1, "500": 0, "dead": 0, "html": 0, "ok": 2, "slow": 0}
+    assert listed == {"401": 0, "403": 0, "429": 1, "500": 0, "dead": 0, "html": 0, "ok": 2, "slow": 0,
+                      "silent": 0}
     models = json.loads(pv("providers", "models", "openai/ok", "--json", check=0).stdout)
     assert [m["id"] for m in models] == ["gpt-4o", "gpt-4o-mini"]
     assert models[0]["discovered_at"].endswith("Z")

@@ -18,12 +18,14 @@ Its fixtures (``fake``, ``no_proxy_env``) are registered for every test by tests
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Union
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -349,6 +351,33 @@ def closed_port(host: str = "127.0.0.1") -> int:
 
 def closed_port_url(host: str = "127.0.0.1") -> str:
     return f"http://{host}:{closed_port(host)}"
+
+
+@contextlib.contextmanager
+def unanswered_port(host: str = "127.0.0.1") -> Iterator[str]:
+    """The URL of a port where a TCP connection is never established: a listener whose
+    accept queue is full (``listen(0)``, filled and never accepted), so the kernel drops
+    further SYNs and a client's connect times out — a host that does not answer, on
+    loopback."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        server.bind((host, 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        for _ in range(3):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            fillers.append(filler)
+            try:
+                filler.connect((host, port))
+            except BlockingIOError:
+                pass
+        time.sleep(0.1)
+        yield f"http://{host}:{port}"
+    finally:
+        for sock in (*fillers, server):
+            sock.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tests.support.fakeprovider import (
     slow_reply,
     status_reply,
     text_reply,
+    unanswered_port,
 )
 from tests.support.checks import sql
 
@@ -61,7 +62,7 @@ def assert_no_key(*texts):
 def test_verify_accepts_a_working_key_and_sends_it_in_the_family_header(fake):
     fake.set("/v1/models", models_reply("openai", "gpt-4o"))
     verify = discovery.verifier_for(5.0)
-    assert verify("openai", f"{fake.url}/v1", "api_key", KEY) is None
+    assert verify("openai", f"{fake.url}/v1", "api_key", KEY) == ("gpt-4o",)  # the ids it listed
     (req,) = fake.requests
     assert req.path == "/v1/models" and req.header("authorization") == f"Bearer {KEY}"
 
@@ -99,7 +100,18 @@ def test_verify_refuses_a_slow_endpoint_after_the_read_timeout(fake):
     fake.set("/v1/models", slow_reply(3.0))
     with pytest.raises(Unavailable) as info:
         discovery.verifier_for(0.2)("openai", f"{fake.url}/v1", "api_key", KEY)
-    assert "timed out after 0.2s" in info.value.message
+    assert info.value.message == (
+        f"{fake.url}/v1/models accepted the connection but did not answer in time (timed out "
+        "after 0.2s waiting for the response); nothing was saved")
+    assert "--timeout" in info.value.hint and "slow" in info.value.hint
+
+
+def test_verify_of_a_host_that_never_takes_the_connection_says_no_answer():
+    with unanswered_port() as url:
+        with pytest.raises(Unavailable) as info:
+            discovery.verifier_for(0.2)("openai", url, "api_key", KEY)
+    assert info.value.message == (
+        f"no answer from {url}/models (connection timed out after 0.2s); nothing was saved")
 
 
 def test_verify_refuses_a_server_error_and_a_non_json_body(fake):
@@ -147,6 +159,9 @@ def test_connect_with_a_passing_verify_saves_the_connection(app_ctx, keystore, f
     result = connections.connect(app_ctx, "openai", label="Work", base_url=f"{fake.url}/v1",
                                  creds=Credentials(key=KEY), verify=discovery.verifier_for(5.0))
     assert result.action == "created" and keystore.secrets == {result.connection.id: KEY}
+    # the ids the verification listed are stored with the row (issue 11)
+    assert (result.discovered, result.connection.models) == (1, 1)
+    assert [m.id for m in discovery.models(app_ctx, "openai/Work")] == ["gpt-4o"]
 
 
 # ---------------------------------------------------------------- providers refresh
@@ -212,10 +227,15 @@ def test_refresh_retries_once_after_429(app_ctx, fake, connected):
 
 
 def test_refresh_times_out_a_slow_endpoint_with_the_given_read_timeout(app_ctx, fake, connected):
+    """A server that takes the request and does not answer in time is there: `error`, with a
+    detail that says it timed out; `unreachable` is for one that never takes the connection."""
     fake.set("/v1/models", slow_reply(3.0))
     connected("openai", "Work", base_url=f"{fake.url}/v1", key=KEY)
-    assert lines(refresh(app_ctx, ["Work"], timeout=0.2)) == [
-        ("Work", "unreachable", None, "timed out after 0.2s")]
+    with unanswered_port() as silent:
+        connected("openai", "Silent", base_url=f"{silent}/v1", key=f"{KEY}-silent")
+        assert lines(refresh(app_ctx, ["Work", "Silent"], timeout=0.2)) == [
+            ("Work", "error", None, "timed out after 0.2s waiting for the response"),
+            ("Silent", "unreachable", None, "connection timed out after 0.2s")]
 
 
 def test_refresh_without_a_usable_key_sends_no_request(app_ctx, fake, connected):

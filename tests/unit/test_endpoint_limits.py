@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from provctl.endpoints import BAD_RESPONSE, OK, UNREACHABLE, list_models
+from provctl.endpoints import BAD_RESPONSE, ERROR, OK, list_models
 from provctl.endpoints.limits import MAX_ID_CHARS, check_ids
 from tests.support.fakeprovider import Reply, gzip_reply, json_reply, models_body, slow_reply, trickle_reply
 
@@ -27,14 +27,15 @@ def test_a_trickling_body_is_cut_at_the_deadline(fake):
     started = time.monotonic()
     result = openai_at(fake, timeout=0.5)
     elapsed = time.monotonic() - started
-    assert (result.result, result.detail) == (UNREACHABLE, "timed out after 0.5s")
+    assert (result.result, result.detail, result.timed_out) == (
+        ERROR, "timed out after 0.5s waiting for the response", True)
     assert elapsed < 1.5, elapsed  # two attempts of 0.5 s; each read alone never timed out
 
 
 def test_a_late_answer_is_a_timeout_and_a_quick_one_is_not(fake):
     fake.set("/v1/models", slow_reply(2.0, json_reply(models_body("openai", ["gpt-4o"]))))
     started = time.monotonic()
-    assert openai_at(fake, timeout=0.3).result == UNREACHABLE
+    assert openai_at(fake, timeout=0.3).result == ERROR  # it took the request: not unreachable
     assert time.monotonic() - started < 1.5
     fake.set("/v1/models", slow_reply(0.1, json_reply(models_body("openai", ["gpt-4o"]))))
     assert openai_at(fake, timeout=2).model_ids == ("gpt-4o",)

@@ -32,6 +32,7 @@ from tests.support.fakeprovider import (
     slow_reply,
     status_reply,
     text_reply,
+    unanswered_port,
 )
 
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -236,15 +237,30 @@ def test_openai_shape_at_a_gemini_endpoint_is_bad_response(fake):
 # -- network failures -------------------------------------------------------------------
 
 
-def test_slow_server_times_out_as_unreachable_after_one_retry(fake):
+def test_a_server_that_takes_the_request_but_answers_too_late_is_an_error_after_one_retry(fake):
+    """Issue 11: a read timeout was reported as `unreachable`; the server is there (it accepted
+    the connection and the request), so it is `error` with a detail that says it timed out."""
     fake.set("/v1/models", slow_reply(2.0, models_reply("openai", "gpt-4o")))
     started = time.monotonic()
     result = openai_at(fake, timeout=0.3)
     elapsed = time.monotonic() - started
-    assert result == EndpointResult(UNREACHABLE, None, "timed out after 0.3s")
+    assert result == EndpointResult(ERROR, None, "timed out after 0.3s waiting for the response",
+                                    timed_out=True)
     assert len(fake.requests) == 2
     assert elapsed < 1.5
     assert_key_never_leaked(result, fake)
+
+
+@pytest.mark.parametrize("kw, detail", [
+    ({"timeout": 0.3}, "connection timed out after 0.3s"),  # the deadline comes first
+    ({"timeout": 5.0, "connect_timeout": 0.3}, "connection timed out after 0.3s"),
+])
+def test_a_host_that_never_takes_the_connection_is_unreachable(kw, detail):
+    with unanswered_port() as url:
+        started = time.monotonic()
+        result = list_models("openai", f"{url}/v1", "api_key", KEY, **{**FAST, **kw})
+    assert result == EndpointResult(UNREACHABLE, None, detail)
+    assert time.monotonic() - started < 1.5  # two attempts
 
 
 def test_closed_port_is_unreachable_connection_refused():

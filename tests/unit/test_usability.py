@@ -196,3 +196,23 @@ def test_expiry_applies_to_subscriptions_only():
 
 def test_a_subscription_without_expiry_never_expires():
     assert reason(row(auth_type="subscription", expires_at=None)) is None
+
+
+# ---------------------------------------------------------------- the credential part alone
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({}, None),
+    ({"key_stored": False}, "no_key"),
+    ({"key_stored": False, "agent_id": "a1", "enabled": False}, "no_key"),  # legacy, disabled too
+    ({"agent_id": "a1"}, None),
+    ({"auth_type": "local", "key_stored": False}, None),
+    ({"auth_type": "subscription", "expires_at": stamp(NOW - timedelta(days=1))}, "expired"),
+])
+def test_key_reason_is_the_predicate_s_credential_checks_whatever_else_the_row_is(changes, expected):
+    """`import` asks it of every connection it creates (issue 11): the same rule as the
+    predicate's `no_key`/`expired`, not a second one."""
+    r = row(**changes)
+    assert usability.key_reason(r, now=NOW, environ={}) == expected
+    plain = replace(r, agent_id=None, enabled=True)
+    assert reason(plain) == expected  # the predicate itself says the same of an active row

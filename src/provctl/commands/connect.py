@@ -22,7 +22,7 @@ def connect(
     expires_at: ExpiresOpt = None,
     agent: Annotated[Optional[str], typer.Option("--agent", metavar="NAME", help="Agent this was connected through (recorded; created if missing).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Store new values in an existing connection with this label.")] = False,
-    verify: Annotated[bool, typer.Option("--verify", help="Ask the provider's models endpoint first; refuse to save on a rejection (exit 5).")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="Ask the provider's models endpoint first; refuse to save unless it answers with a models list (exit 5); store the ids it lists.")] = False,
     timeout: TimeoutOpt = 10.0,
     json_: JsonOpt = False,
 ) -> None:
@@ -69,6 +69,9 @@ def connect(
         f"it is enabled again as {view.ref} ({view.id[:8]}).",
     }
     output.note(messages[result.action])
+    if result.discovered is not None:
+        output.note(f"Verified: {result.discovered} model(s) discovered and stored "
+                    f"(`provctl providers models {view.ref}`).")
     if result.leftovers:
         output.leftovers(result.leftovers)
         raise typer.Exit(6)

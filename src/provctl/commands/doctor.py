@@ -32,7 +32,8 @@ def doctor(
     if json_:
         output.emit_json(report)
     else:
-        output.table(["CHECK", "OK", "DETAIL"], [[c.name, "ok" if c.ok else "FAIL", c.detail] for c in report.checks])
+        output.table(["CHECK", "OK", "DETAIL"],
+                     [[c.name, output.status("ok" if c.ok else "FAIL"), c.detail] for c in report.checks])
         for check in report.checks:
             for item in check.items if not check.ok else []:
                 output.note(f"  {check.name}: {item}")

@@ -23,7 +23,9 @@ def import_cmd(
     A .env file (OPENAI_API_KEY=…, ANTHROPIC_API_KEY=…, optional *_BASE_URL) becomes legacy
     connections labelled Default for --agent; keys go to the keyring. An inventory has the
     format `provctl export` writes. All or nothing: an invalid entry (reported as
-    connections[i]: problem) imports nothing.
+    connections[i]: problem) imports nothing. Every connection created without a usable key
+    (an unset key_env variable, no key in the file) is named on stderr with the command that
+    gives it one (JSON: no_usable_key).
 
     \b
     Examples:
@@ -39,6 +41,7 @@ def import_cmd(
         output.note(note)
     if json_:
         output.emit_json(result)
+        _keyless(result.no_usable_key, dry_run)  # for people, on stderr, in both forms
         return
     verbs = {"create": "create" if dry_run else "created", "skip": "skip" if dry_run else "skipped",
              "relabel": "relabel" if dry_run else "relabelled"}
@@ -59,6 +62,25 @@ def import_cmd(
         f"{s['agents_created']} agent(s); relabelled {s['connections_relabelled']}; "
         f"skipped {s['connections_skipped'] + s['models_skipped']} already present."
     )
+    _keyless(result.no_usable_key, dry_run)
+
+
+def _keyless(items, dry_run: bool) -> None:
+    """Name every connection created without a usable key, with what gives it one."""
+    if not items:
+        return
+    if dry_run:
+        output.note(f"Dry run: {len(items)} connection(s) would have no usable key; resolve "
+                    "would skip them until they get one:")
+    else:
+        output.warn(f"{len(items)} connection(s) have no usable key; resolve skips them until "
+                    "they get one:")
+    for k in items:
+        steps = " or ".join(f"`{step}`" if step.startswith("provctl ") else step for step in k.fix)
+        output.note(f"  {k.ref} ({k.source}): {k.detail} — {steps}")
+    if dry_run and any(" set-key ID " in step for k in items for step in k.fix):
+        output.note("  (ID: the connection's id, known once it is imported; its reference is "
+                    "ambiguous)")
 
 
 def export_cmd(

@@ -23,7 +23,7 @@ def _show_table(detail) -> None:
     ])
     output.table(
         ["PRIORITY", "ID", "CONNECTION", "STATUS", "KEY"],
-        [[c.priority, c.id[:8], c.ref + (f" (agent {c.agent})" if c.agent else ""), c.status,
+        [[c.priority, c.id[:8], c.ref + (f" (agent {c.agent})" if c.agent else ""), output.status(c.status),
           c.key_hint or "—"] for c in detail.connections],
         empty=f"No connections attached. Attach one with `provctl model attach {detail.name} REF`.",
     )

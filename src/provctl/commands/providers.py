@@ -17,7 +17,7 @@ RefArg = Annotated[str, typer.Argument(metavar="REF", help="Connection: id (≥ 
 def _ref_table(views) -> None:
     output.table(
         ["ID", "PROVIDER", "AUTH", "LABEL", "STATUS", "KEY", "MODELS", "ATTACHED", "AGENT", "CREATED"],
-        [[v.id[:8], v.provider, v.auth_type, v.label, v.status, v.key_shown, v.models,
+        [[v.id[:8], v.provider, v.auth_type, v.label, output.status(v.status), v.key_shown, v.models,
           v.attached_models, v.agent or "", output.when(v.created_at)] for v in views],
         empty="No connections. Add one with `provctl connect PROVIDER`.",
     )
@@ -72,7 +72,7 @@ def providers_show(
     v = detail.connection
     fields = [
         ("id", v.id), ("provider", v.provider), ("auth type", v.auth_type), ("label", v.label),
-        ("status", v.status + (f" ({detail.status_detail})" if detail.status_detail else "")),
+        ("status", output.status(v.status, detail.status_detail)),
         ("key", v.key_shown), ("key variable", detail.key_env or "—"),
         ("key sources", detail.key_source), ("key comes from", detail.credential_source),
         ("base URL", v.base_url_shown), ("expires", detail.expires_at or "—"),
@@ -219,7 +219,7 @@ def providers_refresh(
     else:
         output.table(
             ["ID", "CONNECTION", "RESULT", "MODELS", "DETAIL"],
-            [[r.id[:8], r.ref, r.result, r.models, r.detail] for r in results],
+            [[r.id[:8], r.ref, output.status(r.result), r.models, r.detail] for r in results],
             empty="No enabled user-level connections to refresh.",
         )
     failed = [r for r in results if not r.ok]

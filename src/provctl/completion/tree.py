@@ -26,7 +26,7 @@ TREE = {
                 (('--expires-at',), 'text', False, 'Subscription token expiry, ISO-8601 (e.g. 2026-12-31T00:00:00Z).'),
                 (('--agent',), 'agent', False, 'Agent this was connected through (recorded; created if missing).'),
                 (('--replace',), None, False, 'Store new values in an existing connection with this label.'),
-                (('--verify',), None, False, "Ask the provider's models endpoint first; refuse to save on a rejection (exit 5…"),
+                (('--verify',), None, False, "Ask the provider's models endpoint first; refuse to save unless it answers with…"),
                 (('--timeout',), 'text', False, 'Deadline for each request to a provider endpoint, 0.1–600 seconds (one retry).'),
                 (('--json',), None, False, 'Print the result as JSON on stdout.'),
                 (('--help', '-h'), None, False, 'Show this message and exit.'),

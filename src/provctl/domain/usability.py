@@ -62,6 +62,13 @@ def usability(
         return DISABLED
     if model_provider is not None and row.provider != model_provider:
         return FAMILY_MISMATCH
+    return key_reason(row, now=now, environ=environ)
+
+
+def key_reason(row: ConnectionRow, *, now: datetime, environ: Mapping[str, str]) -> str | None:
+    """The credential part of :func:`usability` (its last checks, in its order): `no_key` or
+    `expired`, else None — whatever else the row is (legacy, disabled). `import` asks this of
+    every connection it creates, to name those that still need a key."""
     if needs_key(row.auth_type) and not stored_sources(row, environ):
         return NO_KEY
     if is_expired(row, now):

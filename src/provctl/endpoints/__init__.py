@@ -15,6 +15,10 @@ Rules, in one place:
   ``detail`` of an ``ok`` result says how many were dropped, and why).
 * One retry after ``backoff`` seconds on connection errors, timeouts, 429 and 5xx.
   401/403 -> ``unauthorized`` (no retry); other statuses -> ``error`` with the status.
+* ``unreachable`` means no exchange took place: the connection was refused, failed, timed
+  out or was closed without a response. A server that accepted the connection and took the
+  request but did not answer within the deadline is ``error`` (``timed_out``, detail "timed
+  out after Ns waiting for the response"): it is there, but too slow or stalled.
 * Redirects are followed only to the same origin (or an http -> https upgrade of the
   same host); a redirect elsewhere is an ``error`` and the key is not sent there.
 * ``detail`` is short human text and never contains the key.
@@ -28,7 +32,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote
 
@@ -38,7 +42,7 @@ from .. import __version__
 from ..errors import UsageError
 from ..domain.families import check_auth, effective_base_url, family
 from .adapters import SHAPES, ShapeError, auth_headers
-from .limits import MAX_MODEL_IDS, BadEncoding, BodyTooLarge, check_ids, fetch
+from .limits import MAX_MODEL_IDS, BadEncoding, BodyTooLarge, DeadlinePassed, check_ids, fetch
 
 __all__ = [
     "BAD_RESPONSE",
@@ -74,6 +78,8 @@ class EndpointResult:
     status: int | None  # HTTP status when there was one
     detail: str | None  # short human text; never contains the key
     model_ids: tuple[str, ...] = ()  # sorted, de-duplicated; only when ok
+    # an ``error`` because the server accepted the connection but did not answer in time
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -284,7 +290,7 @@ class _Call:
         except httpx.InvalidURL as exc:
             raise _Failure(self._result(ERROR, None, f"invalid base URL: {exc}")) from None
         deadline = time.monotonic() + self.timeout  # the whole request, redirects included
-        for _ in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             try:
                 response = fetch(client, url, params, headers, deadline=deadline,
                                  connect_timeout=self.connect_timeout)
@@ -293,7 +299,11 @@ class _Call:
             except BadEncoding as exc:
                 raise _Failure(self._result(BAD_RESPONSE, None, str(exc))) from None
             except httpx.TimeoutException as exc:
-                failure = self._result(UNREACHABLE, None, self._timeout_detail(exc))
+                if hop > 0 or _reached(exc):  # the server was reached and did not answer in time
+                    failure = replace(self._result(ERROR, None, self._timeout_detail(exc, True)),
+                                      timed_out=True)
+                else:
+                    failure = self._result(UNREACHABLE, None, self._timeout_detail(exc, False))
                 raise _Failure(failure, retry=True) from None
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
                 raise _Failure(self._result(ERROR, None, f"request failed: {exc}")) from None
@@ -321,10 +331,21 @@ class _Call:
     def _result(self, result: str, status: int | None, detail: str | None) -> EndpointResult:
         return EndpointResult(result, status, _scrub(detail, self.key))
 
-    def _timeout_detail(self, exc: httpx.TimeoutException) -> str:
+    def _timeout_detail(self, exc: httpx.TimeoutException, reached: bool) -> str:
+        if reached:
+            return f"timed out after {self.timeout:g}s waiting for the response"
         if isinstance(exc, httpx.ConnectTimeout):
-            return f"connection timed out after {self.connect_timeout:g}s"
-        return f"timed out after {self.timeout:g}s"
+            return f"connection timed out after {min(self.connect_timeout, self.timeout):g}s"
+        return f"connection timed out after {self.timeout:g}s"  # the deadline, still connecting
+
+
+def _reached(exc: httpx.TimeoutException) -> bool:
+    """A timeout after the request was sent on an established connection (the server is
+    there, but did not answer in time), as opposed to one while connecting (SPEC §7
+    ``unreachable``). A pool timeout is provctl's own wait for a free connection slot."""
+    if isinstance(exc, DeadlinePassed):
+        return exc.connected
+    return isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout))
 
 
 def _transport_detail(exc: httpx.TransportError) -> str:

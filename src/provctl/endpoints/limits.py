@@ -41,10 +41,13 @@ class BadEncoding(Exception):
 
 
 class DeadlinePassed(httpx.TimeoutException):
-    """The request did not complete before its deadline (a trickling or stalled server)."""
+    """The request did not complete before its deadline (a trickling or stalled server).
+    ``connected``: the request had been sent on an established connection (the server was
+    reached and did not answer in time), rather than still connecting."""
 
-    def __init__(self, message: str = "the deadline passed") -> None:
+    def __init__(self, message: str = "the deadline passed", *, connected: bool = False) -> None:
         super().__init__(message)
+        self.connected = connected
 
 
 # -------------------------------------------------------------------------- decoding
@@ -122,8 +125,11 @@ class _Transfer:
 
     stream: Any = None  # httpcore's network stream, once connected
     abandoned: bool = False
+    sent: bool = False  # the request started on an established (new or reused) connection
 
     def trace(self, name: str, info: Mapping[str, Any]) -> None:
+        if name.endswith("send_request_headers.started"):
+            self.sent = True
         if name.endswith("connect_tcp.complete") or name.endswith("start_tls.complete"):
             self.stream = info.get("return_value") or self.stream
             if self.abandoned:
@@ -148,8 +154,8 @@ def fetch(client: httpx.Client, url: httpx.URL, params: Mapping[str, str] | None
     statuses keep their headers and an empty body). Raises :class:`DeadlinePassed`,
     :class:`BodyTooLarge`, :class:`BadEncoding` or httpx's own errors."""
     remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise DeadlinePassed()
+    if remaining <= 0:  # only after a redirect: the server did answer the first request
+        raise DeadlinePassed(connected=True)
     transfer = _Transfer()
     outcome: dict[str, Any] = {}
     finished = threading.Event()
@@ -166,7 +172,7 @@ def fetch(client: httpx.Client, url: httpx.URL, params: Mapping[str, str] | None
     threading.Thread(target=work, name="provctl-request", daemon=True).start()
     if not finished.wait(max(0.0, deadline - time.monotonic())):
         transfer.cut()  # the thread ends with a read error, its result unused
-        raise DeadlinePassed()
+        raise DeadlinePassed(connected=transfer.sent)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["response"]
@@ -198,7 +204,7 @@ def _read(response: httpx.Response, transfer: _Transfer) -> bytes:
     size = 0
     for raw in response.iter_raw(CHUNK):
         if transfer.abandoned:
-            raise DeadlinePassed()
+            raise DeadlinePassed(connected=True)
         data = _decode(chain, raw, MAX_BODY_BYTES - size) if chain else raw
         size += len(data)
         if size > MAX_BODY_BYTES:

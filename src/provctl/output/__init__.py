@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from ..domain.text import HIDDEN_CATEGORIES
 from ..domain.text import escape as shown  # THE escaping function of every human-readable line
@@ -130,8 +130,59 @@ def error(message: str, hint: str | None = None) -> None:
         print(f"Hint: {shown(hint)}", file=sys.stderr)
 
 
+# How a terminal shows a status word (SPEC §2): green when usable, yellow when a connection
+# is unusable for a reason the admin fixes in provctl (enable it, give it a key, lift it,
+# grant it), red for a failure (the keyring or an endpoint failed, a doctor check failed).
+# Rich leaves colour out when stdout is not a terminal, when NO_COLOR is set (non-empty) and
+# for TERM=dumb; --json never goes through a table.
+STATUS_STYLES = {
+    "active": "green", "ok": "green",
+    "disabled": "yellow", "no_key": "yellow", "expired": "yellow", "key_missing": "yellow",
+    "legacy": "yellow", "agent_denied": "yellow",
+    "keyring_unavailable": "red", "family_mismatch": "red", "probe_failed": "red",
+    "unauthorized": "red", "error": "red", "unreachable": "red", "bad_response": "red",
+    "FAIL": "red",
+}
+
+
+class Status(NamedTuple):
+    """A table cell holding a status word (``active``, ``no_key``, ``FAIL``), optionally with
+    a detail after it: ``table`` colours the word on a terminal (``STATUS_STYLES``)."""
+
+    word: str
+    detail: str | None = None
+
+    def __str__(self) -> str:
+        return self.word if not self.detail else f"{self.word} ({self.detail})"
+
+
+def status(word: str, detail: str | None = None) -> Status:
+    return Status(word, detail)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    return value if isinstance(value, Status) else shown(value)
+
+
+def _text(cell: Any):
+    """A Rich ``Text`` of a cell: data, never parsed as markup; a status word styled."""
+    from rich.text import Text
+
+    if not isinstance(cell, Status):
+        return Text(cell)
+    text = Text(shown(str(cell)))
+    style = STATUS_STYLES.get(cell.word)
+    if style:
+        text.stylize(style, 0, len(shown(cell.word)))
+    return text
+
+
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str | None = None) -> None:
-    rows = [["" if v is None else shown(v) for v in row] for row in rows]
+    """A Rich table of ``rows``; every cell is data (escaped, never markup). ``Status`` cells
+    (``output.status(word)``) are coloured on a terminal, plain in a pipe or file."""
+    rows = [[_cell(v) for v in row] for row in rows]
     if not rows and empty:
         note(empty)
         return
@@ -139,16 +190,18 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, empty: str |
 
     console = Console()
     if not console.is_terminal and len(rows) > PLAIN_ABOVE:
-        _plain_table(columns, rows)
+        _plain_table(columns, [[shown(str(c)) if isinstance(c, Status) else c for c in row]
+                               for row in rows])
         return
     from rich.table import Table
-    from rich.text import Text
 
     out = Table(box=None, header_style="bold", pad_edge=False)
-    for col in columns:
-        out.add_column(col, no_wrap=True)
+    for i, col in enumerate(columns):
+        # a narrow terminal shrinks columns; a status word is never cut (`n…` for no_key)
+        words = [len(shown(row[i].word)) for row in rows if i < len(row) and isinstance(row[i], Status)]
+        out.add_column(col, no_wrap=True, min_width=max(words) if words else None)
     for row in rows:
-        out.add_row(*(Text(cell) for cell in row))  # Text: data, never parsed as markup
+        out.add_row(*(_text(cell) for cell in row))
     if not console.is_terminal:  # a pipe or file: full lines, never folded at 80 columns
         console = Console(width=4096)
     console.print(out)

@@ -35,6 +35,7 @@ class ConnectResult:
     connection: ConnectionView
     previous_label: str | None = None
     warnings: tuple[str, ...] = ()  # for people (stderr), not part of the JSON
+    discovered: int | None = None  # --verify: the model ids it fetched and stored (else None)
     # keyring entries that should be gone but are not (exit 6 after the result, SPEC §2)
     leftovers: list[Leftover] = field(default_factory=list)
 
@@ -92,7 +93,9 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
     """Create (or idempotently confirm) a user-level connection (SPEC §6 connect).
 
     ``verify(provider, base_url, auth_type, key)`` is called before anything is written when
-    given; it raises to refuse. A base URL of a suspicious shape (anthropic ending in /v1) is
+    given; it raises to refuse, else returns the model ids it fetched, which are stored as the
+    connection's discovered models in the transaction that writes the row (so `providers
+    list` counts them at once, as after a `providers refresh`). A base URL of a suspicious shape (anthropic ending in /v1) is
     accepted with a warning in the result.
     """
     clean_label = labels.clean(label)
@@ -100,18 +103,27 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
     v = validate(provider, auth, base_url, creds, require_credential=True)
     if v.key is not None:
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
+    discovered = None
     if verify is not None:
-        verify(v.provider, v.base_url, v.auth_type, v.key)
+        discovered = tuple(verify(v.provider, v.base_url, v.auth_type, v.key))
     shape = base_url_warning(v.provider, v.base_url)
-    result = _connect(ctx, v, clean_label, agent, replace)
+    result = _connect(ctx, v, clean_label, agent, replace, discovered)
+    if discovered is not None:
+        result = replace_fields(result, discovered=len(discovered))
     return replace_fields(result, warnings=(shape,)) if shape else result
 
 
 def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
-             replace: bool) -> ConnectResult:
+             replace: bool, discovered: tuple[str, ...] | None = None) -> ConnectResult:
     from ..db import write
 
     now = ctx.stamp()
+
+    def store_discovered(connection_id: str) -> None:
+        """--verify's model ids replace the connection's discovered set, before the commit."""
+        if discovered is not None:
+            write.replace_discovered(uow, {connection_id: discovered}, now)
+
     with ctx.uow() as uow:
         # reads first: a keyring write commits the journal (and only it) before it starts
         existing_uid = read.user_id(uow.execute, ctx.user_key)
@@ -133,6 +145,7 @@ def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
             if not target.enabled or target.key_source != v.key_source:
                 write.update_connection(uow, target.id, enabled=True, key_source=v.key_source,
                                         updated_at=now)
+            store_discovered(target.id)
             uow.commit()
             return ConnectResult("unchanged" if target.enabled else "enabled", _view(ctx, uow, target.id))
         if decision.action == "replace":
@@ -145,6 +158,7 @@ def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
                 write.update_connection(uow, target.id, **_stored(v, fp, now), enabled=True)
                 if forgotten:
                     keys.journal_deletes(ctx, uow, ref)
+                store_discovered(target.id)
                 uow.commit()
             left = keys.forget(ctx, ref) if forgotten else []
             return ConnectResult("replaced", _view(ctx, uow, target.id), leftovers=left)
@@ -152,6 +166,7 @@ def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
             owner()
             write.update_connection(uow, target.id, **_stored(v, fp, now), label=clean_label,
                                     label_key=label_key, enabled=True)
+            store_discovered(target.id)
             uow.commit()
             return ConnectResult("relabelled", _view(ctx, uow, target.id), previous_label=target.label)
 
@@ -164,6 +179,7 @@ def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
                 "provider": v.provider, "auth_type": v.auth_type, "label": clean_label,
                 "label_key": label_key, "enabled": True, "created_at": now, **_stored(v, fp, now),
             }])
+            store_discovered(cid)
             uow.commit()
         return ConnectResult("created", _view(ctx, uow, cid))
 

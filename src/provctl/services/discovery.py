@@ -112,15 +112,16 @@ class _KeyReader:
 # ---------------------------------------------------------------- connect --verify
 
 
-def verifier_for(timeout: float) -> Callable[[str, str | None, str, str | None], None]:
+def verifier_for(timeout: float) -> Callable[[str, str | None, str, str | None], tuple[str, ...]]:
     """A ``verify(provider, base_url, auth_type, key)`` for ``connections.connect``.
 
-    It asks the family's models endpoint and returns when the answer is ``ok``; otherwise it
-    raises ``Unavailable`` (exit 5) before anything is written. A key named only by
-    ``--key-env`` cannot be verified (``connect`` never reads that variable): exit 2.
+    It asks the family's models endpoint and, when the answer is ``ok``, returns the model ids
+    it listed (checked as ``refresh`` checks them; ``connect`` stores them with the row);
+    otherwise it raises ``Unavailable`` (exit 5) before anything is written. A key named only
+    by ``--key-env`` cannot be verified (``connect`` never reads that variable): exit 2.
     """
 
-    def verify(provider: str, base_url: str | None, auth_type: str, key: str | None) -> None:
+    def verify(provider: str, base_url: str | None, auth_type: str, key: str | None) -> tuple[str, ...]:
         if needs_key(auth_type) and not key:
             raise UsageError(
                 "--verify needs the key itself; connect never reads the --key-env variable",
@@ -132,7 +133,7 @@ def verifier_for(timeout: float) -> Callable[[str, str | None, str, str | None],
         url = endpoints.models_url(provider, base_url)
         outcome = endpoints.list_models(provider, base_url, auth_type, key, timeout=timeout)
         if outcome.ok:
-            return
+            return outcome.model_ids
         raise _verify_failure(provider, base_url, url, outcome)
 
     return verify
@@ -157,6 +158,13 @@ def _verify_failure(provider: str, base_url: str | None, url: str,
         return Unavailable(
             f"{provider} rejected the credential ({detail} from {url}); nothing was saved",
             hint="check the key and the auth type; to save it anyway, connect without --verify",
+        )
+    if outcome.timed_out:  # connected, but no (complete) answer before the deadline
+        return Unavailable(
+            f"{url} accepted the connection but did not answer in time ({detail}); "
+            "nothing was saved",
+            hint="the server is there but slow or stalled: raise --timeout, try again later, "
+            "or connect without --verify",
         )
     if outcome.result == "unreachable":
         return Unavailable(

@@ -57,6 +57,33 @@ class ImportedConnection(JsonFields):
 
 
 @dataclass(frozen=True)
+class KeylessConnection(JsonFields):
+    """A connection the import created (or, on a dry run, would create) that has no usable key
+    by its stored state and this environment (THE usable predicate's credential checks, no
+    keyring read): resolve skips it until it gets one. ``fix``: what gives it one, in the
+    order of its key sources — ``set $VAR`` for a ``key_env`` variable, the `providers
+    set-key` command for the keyring."""
+
+    source: str
+    id: str | None  # null on a dry run
+    agent: str | None
+    provider: str
+    auth_type: str
+    label: str
+    reason: str  # no_key | expired
+    detail: str  # as resolve's skip line words it: "$OPENAI_API_KEY is unset or empty; …"
+    key_env: str | None
+    fix: list[str]
+
+    JSON = ("source", "id", "agent", "provider", "auth_type", "label", "reason", "detail",
+            "key_env", "fix")
+
+    @property
+    def ref(self) -> str:
+        return full_ref(self.provider, self.auth_type, self.label) + legacy_suffix(self.agent)
+
+
+@dataclass(frozen=True)
 class ImportedModel(JsonFields):
     source: str
     action: str  # create | skip
@@ -75,6 +102,7 @@ class ImportResult:
     models: list[ImportedModel]
     agents_created: list[str]
     notes: list[str] = field(default_factory=list)
+    no_usable_key: list[KeylessConnection] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -86,6 +114,7 @@ class ImportResult:
             "models_created": count(self.models, "create"),
             "models_skipped": count(self.models, "skip"),
             "agents_created": len(self.agents_created),
+            "connections_without_usable_key": len(self.no_usable_key),
         }
 
     def to_dict(self) -> dict:
@@ -96,6 +125,7 @@ class ImportResult:
             "models": [m.to_dict() for m in self.models],
             "agents_created": list(self.agents_created),
             "notes": list(self.notes),
+            "no_usable_key": [k.to_dict() for k in self.no_usable_key],
             "summary": self.summary,
         }
 
@@ -128,6 +158,7 @@ class _Plan:
     model_items: list[ImportedModel]
     agent_settings: dict[str, AgentEntry] = field(default_factory=dict)  # folded name -> entry (new agents)
     grants: list[tuple[str, str]] = field(default_factory=list)  # (folded agent name, connection id)
+    existing: list[ConnectionRow] = field(default_factory=list)  # the user's rows before the import
 
 
 def _pending_row(uid: str, cid: str, e: Entry, fp: str | None) -> ConnectionRow:
@@ -210,7 +241,7 @@ def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntr
         for aid, name, *_rest in read.agents(execute, uid):
             agent_ids[labels.fold(name)] = aid
             agent_names[aid] = name
-    plan = _Plan(uid, {}, agent_ids, [], [], [], [], [])
+    plan = _Plan(uid, {}, agent_ids, [], [], [], [], [], existing=rows)
     user_level = _UserLevel(r for r in rows if r.agent_id is None)
     legacy = {(r.agent_id, r.provider, r.auth_type, r.label_key): r for r in rows if r.agent_id}
     conflicts: list[str] = []
@@ -420,6 +451,56 @@ def _plan_agents(execute, plan: _Plan, agents: list[AgentEntry], user_level: lis
                        "(or the existing agents) and run the import again")
 
 
+def _keyless(ctx: AppContext, plan: _Plan, *, dry_run: bool) -> list[KeylessConnection]:
+    """The connections ``plan`` creates that have no usable key (stored state and this
+    environment, as `providers list` judges them: no keyring read), each with what gives it
+    one. The `set-key` command names it as PROVIDER/AUTH_TYPE/LABEL when that reference is
+    unique among the user's connections after the import, else by its id (``ID`` on a dry
+    run, where the id is not known yet)."""
+    import shlex
+    from collections import Counter
+
+    from ..domain.credentials import ENV, KEYRING, key_sources
+    from ..domain.resolution import skip_detail
+    from ..domain.usability import EXPIRED, key_reason
+
+    now, environ = ctx.now(), ctx.environ
+    found = []
+    for e, cid, fp in plan.creates:
+        row = _pending_row(plan.uid or "", cid, e, fp)
+        reason = key_reason(row, now=now, environ=environ)
+        if reason is not None:
+            found.append((e, cid, row, reason))
+    if not found:
+        return []
+    relabelled = {row.id: labels.fold(e.label) for e, row, _fp in plan.relabels}
+    refs = Counter((r.provider, r.auth_type, relabelled.get(r.id, r.label_key)) for r in plan.existing)
+    refs.update((e.v.provider, e.v.auth_type, labels.fold(e.label)) for e, _cid, _fp in plan.creates)
+    prefixes = Counter(r.id[:8] for r in plan.existing)
+    prefixes.update(cid[:8] for _e, cid, _fp in plan.creates)
+    agent_of = {i.id: i.agent for i in plan.items if i.action == "create"}  # the agent's spelling
+    out = []
+    for e, cid, row, reason in found:
+        if refs[(row.provider, row.auth_type, row.label_key)] == 1:
+            name = shlex.quote(row.ref)
+        elif dry_run:
+            name = "ID"
+        else:
+            name = cid[:8] if prefixes[cid[:8]] == 1 else cid
+        set_key = f"provctl providers set-key {name} --key-stdin"
+        if reason == EXPIRED:  # a new token and its expiry
+            fix = [f"{set_key} --expires-at TIME" if KEYRING in key_sources(row) else
+                   f"set ${row.key_env} to a new token, then provctl providers set-key {name} "
+                   "--expires-at TIME"]
+        else:
+            fix = [f"set ${row.key_env}" if source == ENV else set_key
+                   for source in key_sources(row) if source == KEYRING or row.key_env]
+        out.append(KeylessConnection(e.source, None if dry_run else cid, agent_of.get(cid), row.provider,
+                                     row.auth_type, row.label, reason, skip_detail(reason, row),
+                                     row.key_env, fix))
+    return out
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -497,7 +578,7 @@ def import_file(ctx: AppContext, path: str | Path, *, agent: str | None = None,
             plan = _plan(ctx, execute, entries, models, agents)
         items = [replace(i, id=None) if i.action == "create" else i for i in plan.items]
         return ImportResult(True, str(file), items, plan.model_items,
-                            list(plan.agents_new.values()), notes)
+                            list(plan.agents_new.values()), notes, _keyless(ctx, plan, dry_run=True))
 
     if any(e.v.key is not None for e in entries):
         ctx.keystore().check()  # no usable backend: exit 6 before anything is written
@@ -515,7 +596,8 @@ def _apply(ctx: AppContext, file: str, entries: list[Entry], models: list[ModelE
         with keys_written(ctx, uow, keyed, refs, progress=progress):
             agents = _write(ctx, uow, plan)
             uow.commit()
-    return ImportResult(False, file, plan.items, plan.model_items, agents, notes)
+    return ImportResult(False, file, plan.items, plan.model_items, agents, notes,
+                        _keyless(ctx, plan, dry_run=False))
 
 
 # ---------------------------------------------------------------- export
