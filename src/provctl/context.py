@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -19,16 +18,25 @@ from .domain import labels, timeutil
 from .keystore import KeyStore
 
 
-@dataclass
 class AppContext:
-    db_path: Path
-    user: str
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    keystore_factory: Callable[[], KeyStore] | None = None
-    clock: Callable[[], datetime] = timeutil.now
-    _keystore: KeyStore | None = field(default=None, repr=False)
-    _engine: Any = field(default=None, repr=False)
-    _schema_ok: bool = field(default=False, repr=False)
+    """What a command runs against: the database file, the user, the environment, the key
+    store and the clock. A plain class (not a dataclass): it is built on every fast-path run,
+    where importing ``dataclasses`` alone costs more than the rest of the context."""
+
+    def __init__(self, db_path: Path, user: str, environ: Mapping[str, str] | None = None,
+                 keystore_factory: Callable[[], KeyStore] | None = None,
+                 clock: Callable[[], datetime] = timeutil.now):
+        self.db_path = db_path
+        self.user = user
+        self.environ = os.environ if environ is None else environ
+        self.keystore_factory = keystore_factory
+        self.clock = clock
+        self._keystore: KeyStore | None = None
+        self._engine: Any = None
+        self._schema_ok = False
+
+    def __repr__(self) -> str:
+        return f"AppContext(db_path={str(self.db_path)!r}, user={self.user!r})"
 
     @property
     def user_key(self) -> str:

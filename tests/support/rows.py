@@ -1,8 +1,6 @@
 """Plain rows for tests of the pure functions (usable predicate, resolution walk)."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from provctl.domain.rows import ConnectionRow, ModelRow
@@ -22,4 +20,4 @@ MODEL = ModelRow("m", "u", "gpt-4o", "gpt-4o", "openai", None, True, False,
 
 def row(**changes) -> ConnectionRow:
     """A usable user-level openai api_key connection with a stored key, changed by ``changes``."""
-    return replace(_CONNECTION, **changes)
+    return _CONNECTION._replace(**changes)

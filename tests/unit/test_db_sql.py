@@ -236,16 +236,14 @@ def test_columns_named_in_the_read_path_exist_in_the_sqlmodel_tables():
 
 def test_record_fields_match_the_selected_columns():
     """ConnectionRow / ModelRow are built by position: the column lists must line up."""
-    from dataclasses import fields
-
     selected = [" ".join(c.split()) for c in read.CONNECTION_COLUMNS.split(",")]
     renamed = {"a.name": "agent_name", "v.name": "connected_via"}
     names = [renamed.get(c, c.removeprefix("c.")) for c in selected]
-    assert names[:18] == [f.name for f in fields(ConnectionRow)][:18]
+    assert names[:18] == list(ConnectionRow._fields)[:18]
     assert selected[18:] == [
         "(SELECT count(*) FROM discovered_models d WHERE d.connection_id = c.id)",
         "(SELECT count(*) FROM attachments t WHERE t.connection_id = c.id)",
     ]
-    assert [f.name for f in fields(ConnectionRow)][18:] == ["models", "attached_models"]
+    assert list(ConnectionRow._fields)[18:] == ["models", "attached_models"]
     model_cols = [c.strip().removeprefix("m.") for c in read.MODEL_COLUMNS.split(",")]
     assert model_cols == list(ModelRow._fields)

@@ -493,11 +493,10 @@ def test_probe_of_a_local_connection_sends_no_key(app_ctx, fake, connected):
 
 
 def test_probe_of_a_row_without_a_base_url_is_an_error_not_a_crash(app_ctx):
-    from dataclasses import replace
 
     from tests.support.rows import row
 
-    broken = replace(row(), provider="openai-compatible", base_url=None)
+    broken = row()._replace(provider="openai-compatible", base_url=None)
     outcome = discovery.probe(broken, KEY, 5.0)
     assert outcome.result == "error" and outcome.detail.startswith("error: ")
 

@@ -7,7 +7,6 @@ against the scan."""
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
 
@@ -79,7 +78,7 @@ def test_indexed_peers_decide_as_the_full_scan_does(seed):
             pending.add(new.id)
         elif step < 0.6 and scan:  # a relabel: the row leaves and comes back, last, changed
             old = rng.choice(scan)
-            moved = replace(row(rng, 0), id=old.id, provider=old.provider, auth_type=old.auth_type)
+            moved = row(rng, 0)._replace(id=old.id, provider=old.provider, auth_type=old.auth_type)
             if not free([r for r in scan if r.id != old.id], moved):
                 continue
             index.drop(old)

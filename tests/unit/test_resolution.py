@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import replace
 
 import pytest
 
@@ -62,7 +61,7 @@ def test_the_secret_never_shows_in_a_repr():
 
 
 def test_nothing_usable_is_no_usable_connection_exit_5():
-    res = resolve([replace(A, enabled=False), replace(B, key_stored=False)])
+    res = resolve([A._replace(enabled=False), B._replace(key_stored=False)])
     assert res.selected is None and res.reason == "no_usable_connection" and res.exit_code == 5
     assert outcomes(res) == [("A", "skipped", "disabled"), ("B", "skipped", "no_key")]
 
@@ -79,19 +78,19 @@ def test_model_without_attachments_is_no_connections():
 
 
 def test_keyring_first_then_env_fallback_when_the_stored_key_is_gone():
-    both = replace(A, key_env="CI_KEY", key_source="keyring,env")
+    both = A._replace(key_env="CI_KEY", key_source="keyring,env")
     res = resolve([both], secrets={A.id: None}, environ={"CI_KEY": "sk-env"})
     assert (res.selected.api_key, res.selected.credential_source) == ("sk-env", "env")
 
 
 def test_env_first_never_reads_the_keyring_when_the_variable_is_set():
-    both = replace(A, key_env="CI_KEY", key_source="env,keyring")
+    both = A._replace(key_env="CI_KEY", key_source="env,keyring")
     res = resolve([both], secrets={A.id: AssertionError("keyring read")}, environ={"CI_KEY": "sk-env"})
     assert res.selected.credential_source == "env"
 
 
 def test_keyring_is_not_read_when_no_key_was_stored():
-    env_only = replace(A, key_stored=False, key_env="CI_KEY", key_source="keyring,env")
+    env_only = A._replace(key_stored=False, key_env="CI_KEY", key_source="keyring,env")
     res = resolve([env_only], secrets={A.id: AssertionError("keyring read")}, environ={"CI_KEY": "k"})
     assert res.selected.credential_source == "env"
 
@@ -104,7 +103,7 @@ def test_local_connection_is_selected_without_a_key():
 
 
 def test_family_mismatch_is_skipped_defensively():
-    res = resolve([replace(A, provider="anthropic"), B])
+    res = resolve([A._replace(provider="anthropic"), B])
     assert outcomes(res)[0] == ("A", "skipped", "family_mismatch")
     assert res.selected.id == B.id
 
@@ -122,7 +121,7 @@ def test_probe_failure_goes_on_to_the_next_candidate():
 
 
 def test_legacy_rows_are_never_selected_even_for_their_agent():
-    legacy = replace(A, agent_id="agent-1", agent_name="bot")
+    legacy = A._replace(agent_id="agent-1", agent_name="bot")
     res = resolve([legacy, B], agent="bot")
     assert outcomes(res)[0] == ("A", "skipped", "legacy")
     assert res.to_dict()["agent"] == "bot"
@@ -138,7 +137,7 @@ def render(res, fmt, reveal=False):
 
 
 def test_json_shape_with_and_without_reveal(capsys):
-    res = resolve([replace(A, enabled=False), B])
+    res = resolve([A._replace(enabled=False), B])
     assert render(res, "json")[0] == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == {
@@ -157,7 +156,7 @@ def test_json_shape_with_and_without_reveal(capsys):
 
 
 def test_text_prints_selection_on_stdout_and_skips_on_stderr():
-    res = resolve([replace(A, enabled=False), B])
+    res = resolve([A._replace(enabled=False), B])
     code, out, err = render(res, "text")
     assert code == 0
     assert out == ["openai/api_key/B", "https://api.openai.com/v1"]
@@ -187,7 +186,7 @@ def test_env_exports_provctl_and_the_family_variables():
     ("gemini", "GEMINI_API_KEY", "GEMINI_BASE_URL"),
 ])
 def test_env_uses_the_conventional_variables_of_the_family(provider, key_var, url_var):
-    conn = replace(B, provider=provider, base_url="https://gw.example/v1" if provider == "openai-compatible" else None)
+    conn = B._replace(provider=provider, base_url="https://gw.example/v1" if provider == "openai-compatible" else None)
     res = resolve([conn], model=MODEL._replace(provider=provider))
     names = [line.split("=", 1)[0].removeprefix("export ") for line in render(res, "env")[1]]
     assert names[-2:] == [key_var, url_var]
@@ -208,7 +207,7 @@ def test_env_of_an_ollama_connection_has_an_empty_key_and_ollama_host():
 
 
 def test_exit_5_prints_nothing_on_stdout_for_text_and_env(capsys):
-    res = resolve([replace(A, enabled=False)])
+    res = resolve([A._replace(enabled=False)])
     for fmt in ("text", "env"):
         code, out, err = render(res, fmt)
         assert (code, out) == (5, [])

@@ -7,8 +7,6 @@ resolution walk, which calls the same predicate first.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -127,14 +125,14 @@ def test_reasons_are_checked_in_the_documented_order():
                 auth_type="subscription", key_stored=False, expires_at=expired)
     assert reason(worst, model_provider="openai") == "legacy"
     assert reason(worst, model_provider="openai", granted=frozenset()) == "legacy"  # legacy first
-    assert reason(replace(worst, agent_id=None), model_provider="openai",
+    assert reason(worst._replace(agent_id=None), model_provider="openai",
                   granted=frozenset()) == "agent_denied"  # right after legacy, before disabled
-    assert reason(replace(worst, agent_id=None), model_provider="openai",
+    assert reason(worst._replace(agent_id=None), model_provider="openai",
                   granted=frozenset({worst.id})) == "disabled"
-    assert reason(replace(worst, agent_id=None), model_provider="openai") == "disabled"
-    assert reason(replace(worst, agent_id=None, enabled=True), model_provider="openai") == "family_mismatch"
-    assert reason(replace(worst, agent_id=None, enabled=True), model_provider="anthropic") == "no_key"
-    assert reason(replace(worst, agent_id=None, enabled=True, key_stored=True),
+    assert reason(worst._replace(agent_id=None), model_provider="openai") == "disabled"
+    assert reason(worst._replace(agent_id=None, enabled=True), model_provider="openai") == "family_mismatch"
+    assert reason(worst._replace(agent_id=None, enabled=True), model_provider="anthropic") == "no_key"
+    assert reason(worst._replace(agent_id=None, enabled=True, key_stored=True),
                   model_provider="anthropic") == "expired"
 
 
@@ -214,5 +212,5 @@ def test_key_reason_is_the_predicate_s_credential_checks_whatever_else_the_row_i
     predicate's `no_key`/`expired`, not a second one."""
     r = row(**changes)
     assert usability.key_reason(r, now=NOW, environ={}) == expected
-    plain = replace(r, agent_id=None, enabled=True)
+    plain = r._replace(agent_id=None, enabled=True)
     assert reason(plain) == expected  # the predicate itself says the same of an active row

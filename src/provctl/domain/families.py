@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple
 
 from ..errors import UsageError
@@ -42,13 +41,12 @@ def conventional(key_var: str, *, unset: tuple[str, ...] = (), http_auth: str = 
     return Handoff((key_var,), base_url_var(key_var), unset, http_auth)
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):
     name: str
     default_base_url: str | None  # None: --base-url is required
     key_env: str | None  # conventional key variable (the .env importer reads it)
     models_path: str  # appended to the base URL
-    handoffs: Mapping[str, Handoff] = field(hash=False)  # by auth type: the auth types it takes
+    handoffs: Mapping[str, Handoff]  # by auth type: the auth types it takes
     shape: str = "openai"  # response shape of the models endpoint: openai | anthropic | gemini | ollama
     sdk_prefix: str = ""  # path the SDKs add to the base URL themselves (anthropic: /v1)
 

@@ -6,8 +6,7 @@ interruption leaves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from dataclasses import replace as replace_fields
+from typing import NamedTuple
 
 from ..context import AppContext
 from ..db import read
@@ -29,15 +28,14 @@ __all__ = ["Credentials", "connect", "list_connections", "show", "rename", "set_
            "set_key", "remove"]
 
 
-@dataclass(frozen=True)
-class ConnectResult:
+class ConnectResult(NamedTuple):
     action: str  # created | unchanged | enabled | replaced | relabelled
     connection: ConnectionView
     previous_label: str | None = None
     warnings: tuple[str, ...] = ()  # for people (stderr), not part of the JSON
     discovered: int | None = None  # --verify: the model ids it fetched and stored (else None)
     # keyring entries that should be gone but are not (exit 6 after the result, SPEC §2)
-    leftovers: list[Leftover] = field(default_factory=list)
+    leftovers: list[Leftover] = ()
 
     def to_dict(self) -> dict:
         data = {"action": self.action, **self.connection.to_dict()}
@@ -46,12 +44,11 @@ class ConnectResult:
         return data
 
 
-@dataclass(frozen=True)
-class RemoveResult:
+class RemoveResult(NamedTuple):
     connection: ConnectionView
     detached_from: list[str]
     left_without_connections: list[str]
-    leftovers: list[Leftover] = field(default_factory=list)
+    leftovers: list[Leftover] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -109,8 +106,8 @@ def connect(ctx: AppContext, provider: str, *, label: str = "Default", auth: str
     shape = base_url_warning(v.provider, v.base_url)
     result = _connect(ctx, v, clean_label, agent, replace, discovered)
     if discovered is not None:
-        result = replace_fields(result, discovered=len(discovered))
-    return replace_fields(result, warnings=(shape,)) if shape else result
+        result = result._replace(discovered=len(discovered))
+    return result._replace(warnings=(shape,)) if shape else result
 
 
 def _connect(ctx: AppContext, v: Validated, clean_label: str, agent: str | None,
@@ -225,7 +222,7 @@ def show(ctx: AppContext, ref: str, *, reveal: bool = False) -> ConnectionDetail
     else:
         status, detail = usability.ACTIVE, None
     return ConnectionDetail(
-        connection=replace_fields(view, status=status),
+        connection=view._replace(status=status),
         key_env=row.key_env,
         key_source=row.key_source,
         credential_source=lookup.source,

@@ -299,7 +299,7 @@ def _plan(ctx: AppContext, execute, entries: list[Entry], models: list[ModelEntr
             plan.items.append(ImportedConnection(e.source, "relabel", target.id, None, v.provider,
                                                  v.auth_type, e.label, previous_label=target.label))
             user_level.drop(target)
-            user_level.add(replace(_pending_row(uid, target.id, e, fp), created_at=target.created_at))
+            user_level.add(_pending_row(uid, target.id, e, fp)._replace(created_at=target.created_at))
             continue
         cid = new_id()
         plan.creates.append((e, cid, fp))

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import functools
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, TypeVar
+from typing import Callable, Iterator, Mapping, NamedTuple, TypeVar
 
 from ..domain import Progress
 from ..domain.credentials import fingerprint, key_hint, key_sources, KEYRING
@@ -144,8 +143,7 @@ def journal_deletes(ctx, uow, refs: Mapping[str, str]) -> None:
         journal_db.journal(uow, DELETE, refs, ctx.stamp())
 
 
-@dataclass(frozen=True)
-class Leftover:
+class Leftover(NamedTuple):
     """A keyring entry that should be gone but is not (its journal entry stays)."""
 
     connection_id: str
@@ -195,8 +193,7 @@ def forget(ctx, refs: Mapping[str, str]) -> list[Leftover]:
 # ---------------------------------------------------------------- doctor
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """One journal entry: a keyring write or delete that did not finish."""
 
     connection_id: str

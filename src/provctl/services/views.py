@@ -1,10 +1,11 @@
-"""Output shapes shared by several services (JSON is a contract: one dataclass, one to_dict)."""
+"""Output shapes shared by several services (JSON is a contract: one shape, its keys listed
+once). The connection shapes are NamedTuples: `providers show --json` is served on the fast
+path, where importing ``dataclasses`` (and with it ``inspect``) would cost more than the rest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Mapping
+from typing import ClassVar, Mapping, NamedTuple
 
 from ..domain import usability
 from ..domain.families import effective_base_url
@@ -13,7 +14,8 @@ from ..domain.rows import ConnectionRow, full_ref
 
 class JsonFields:
     """``to_dict()`` as the fields named by ``JSON``, in that order (JSON is a contract: one
-    dataclass per shape, its keys listed once)."""
+    shape, its keys listed once). A dataclass inherits it; a NamedTuple (which takes no base
+    class) says ``to_dict = JsonFields.to_dict``."""
 
     JSON: ClassVar[tuple[str, ...]] = ()
 
@@ -21,8 +23,7 @@ class JsonFields:
         return {name: getattr(self, name) for name in self.JSON}
 
 
-@dataclass(frozen=True)
-class ConnectionView(JsonFields):
+class ConnectionView(NamedTuple):
     id: str
     provider: str
     auth_type: str
@@ -69,21 +70,25 @@ class ConnectionView(JsonFields):
 
     JSON = ("id", "provider", "auth_type", "label", "status", "key_hint", "base_url", "models",
             "attached_models", "agent", "created_at")
+    to_dict = JsonFields.to_dict
 
 
-@dataclass(frozen=True)
-class ConnectionDetail:
+class ConnectionDetail(NamedTuple):
     connection: ConnectionView
     key_env: str | None
     key_source: str
     credential_source: str
     expires_at: str | None
     connected_via: str | None
-    attachments: list[tuple[str, int]] = field(default_factory=list)
+    attachments: list[tuple[str, int]] = ()
     status_detail: str | None = None  # why the status is not `active`, in words
-    api_key: str | None = field(default=None, repr=False)  # only with --reveal
+    api_key: str | None = None  # only with --reveal (never in repr)
     revealed: bool = False
-    granted_to: list[str] = field(default_factory=list)  # names of the listed agents granted it
+    granted_to: list[str] = ()  # names of the listed agents granted it
+
+    def __repr__(self) -> str:  # never show the secret in a log or a failing assertion
+        return (f"ConnectionDetail(connection={self.connection!r}, "
+                f"api_key={'***' if self.api_key is not None else None})")
 
     def to_dict(self) -> dict:
         data = {
