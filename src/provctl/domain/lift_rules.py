@@ -174,7 +174,8 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False,
         return name
 
     def plan_row(row: LiftInput, new_label: str, action: str, merged_into: str | None) -> LiftPlanRow:
-        return _new_plan_row(LiftPlanRow, (row.id, row.user_id, row.agent_id, name_of(row), row.provider,
+        name = names.get(row.agent_id) or name_of(row)
+        return _new_plan_row(LiftPlanRow, (row.id, row.user_id, row.agent_id, name, row.provider,
                                            row.auth_type, row.label, new_label, action, merged_into))
 
     plan: list[LiftPlanRow] = []
@@ -212,7 +213,7 @@ def plan_lift(rows: Iterable[LiftInput], *, merge_identical: bool = False,
         # for that exact base (held labels only accumulate), so the search resumes there.
         next_n: dict[str, int] = {}
         for row in to_relabel:
-            name = name_of(row)
+            name = names.get(row.agent_id) or name_of(row)
             base = name if key_of(row.label) == _DEFAULT_KEY else f"{row.label} - {name}"
             label = base[:MAX_LEN].rstrip()
             key = fold(label)
