@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 from ..errors import UsageError
+from . import memoized
 from . import text as _text
 
 MAX_LEN = 64
@@ -19,15 +20,7 @@ def fold(text: str) -> str:
 
 def folder():
     """``fold`` with a memo, for bulk work where labels repeat a lot (`Default`, agent names)."""
-    memo: dict[str, str] = {}
-
-    def fold_cached(text: str) -> str:
-        key = memo.get(text)
-        if key is None:
-            key = memo[text] = fold(text)
-        return key
-
-    return fold_cached
+    return memoized(fold)
 
 
 def article(word: str) -> str:

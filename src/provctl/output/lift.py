@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..domain import memoized
 from . import json_safe, json_text, shown  # names are data: control characters escaped
 
 FORMATS = ("table", "json", "markdown")
@@ -54,15 +55,7 @@ def _action(report, action: str) -> str:
 
 def _shown_memo():
     """``shown`` with a memo: a report's users, agents and labels repeat (100,000 rows)."""
-    memo: dict[str, str] = {}
-
-    def show(text: str) -> str:
-        value = memo.get(text)
-        if value is None:
-            value = memo[text] = shown(text)
-        return value
-
-    return show
+    return memoized(shown)
 
 
 def _cells(report) -> list[tuple]:
