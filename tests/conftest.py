@@ -48,6 +48,16 @@ def environ() -> dict[str, str]:
 
 
 @pytest.fixture
+def terminal(monkeypatch):
+    """Rich's Console as on a colour terminal (FORCE_COLOR), wide enough for every cell."""
+    for var in ("NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+@pytest.fixture
 def connected(app_ctx):
     """``connected(provider, label, key=..., key_env=..., ctx=..., **connect options)``: a
     connection made through the service, as `provctl connect` makes it (the ConnectResult).

@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import click
 import typer
-import click
 from typer.core import TyperGroup, TyperOption
 
 from . import __version__

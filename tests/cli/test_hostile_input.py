@@ -5,7 +5,6 @@ finding; the finding's number is in the test's docstring."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re

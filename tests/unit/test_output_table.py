@@ -48,16 +48,6 @@ STATUS_ROWS = [["a1", output.status("active")], ["b2", output.status("no_key")],
                ["f6", "active"]]  # a plain cell is never coloured, whatever it says
 
 
-@pytest.fixture
-def terminal(monkeypatch):
-    """Rich's Console as on a colour terminal (FORCE_COLOR), wide enough for every cell."""
-    for var in ("NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("FORCE_COLOR", "1")
-    monkeypatch.setenv("TERM", "xterm-256color")
-    monkeypatch.setenv("COLUMNS", "200")
-
-
 def test_statuses_are_coloured_on_a_terminal(capsys, terminal):
     output.table(["ID", "STATUS"], STATUS_ROWS)
     out = capsys.readouterr().out
